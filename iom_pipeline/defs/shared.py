@@ -1,0 +1,48 @@
+"""What every domain's definitions share: the survey-year partitions and the warehouse resource."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from iom_pipeline.paths import warehouse_path
+from iom_pipeline.pipeline import prepare_warehouse
+from iom_pipeline.warehouse import preview_markdown
+
+# Survey years are discovered from `landing/` (the sensor and `iom run` add them), so a new
+# year needs no code change.
+survey_years = dg.DynamicPartitionsDefinition(name="survey_year")
+
+# Every run that writes the warehouse carries this tag; the instance allows one at a time.
+WAREHOUSE_WRITER_TAG = {"iom/warehouse": "writer"}
+
+
+def warehouse_resource() -> DuckDBResource:
+    path = warehouse_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return DuckDBResource(database=str(path))
+
+
+@contextmanager
+def warehouse(duckdb: DuckDBResource):
+    with duckdb.get_connection() as con:
+        prepare_warehouse(con)
+        yield con
+
+
+def year_of(context) -> int:
+    return int(context.partition_key)
+
+
+def table_metadata(con, table: str, year: int, year_column: str = "survey_year") -> dict:
+    """Row count, column schema and a preview, as the UI shows them."""
+    rows = con.execute(f"select count(*) from {table} where {year_column} = ?", [year]).fetchall()[0][0]
+    columns = con.execute(f"describe {table}").fetchall()
+    return {
+        "dagster/row_count": dg.MetadataValue.int(int(rows)),
+        "dagster/column_schema": dg.TableSchema(columns=[dg.TableColumn(name=c[0], type=c[1]) for c in columns]),
+        "table": dg.MetadataValue.text(table),
+        "preview": dg.MetadataValue.md(preview_markdown(con, table, year, year_column)),
+    }

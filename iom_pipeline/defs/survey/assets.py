@@ -1,0 +1,141 @@
+"""Survey domain: landing files -> raw -> staging -> validation -> intermediate -> marts.
+
+One asset per warehouse table. The SQL models are discovered from `sql/` and run as one step
+per layer (in dependency order), so the UI shows every table while a run stays quick.
+"""
+
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from iom_pipeline import pipeline
+from iom_pipeline.defs.shared import survey_years, table_metadata, warehouse, year_of
+from iom_pipeline.sql_models import LAYERS, SqlModel, discover_models, models_in_order
+from iom_pipeline.questionnaire import questionnaire_for_year
+
+RAW_EXPORT = dg.AssetKey(["raw", "survey_export"])
+RAW_FRAME = dg.AssetKey(["raw", "frame"])
+RAW_PUBLISHED = dg.AssetKey(["raw", "published"])
+QUESTIONNAIRE = dg.AssetKey(["config", "questionnaire"])
+VALIDATION = dg.AssetKey(["audit", "validation_failure"])
+
+SOURCE_KEYS = {
+    ("raw", "survey_export"): RAW_EXPORT,
+    ("raw", "frame"): RAW_FRAME,
+    ("raw", "published"): RAW_PUBLISHED,
+    ("audit", "validation_failure"): VALIDATION,
+}
+
+
+def model_key(model: SqlModel) -> dg.AssetKey:
+    return dg.AssetKey([model.layer, model.name])
+
+
+def _model_deps(model: SqlModel) -> list[dg.AssetKey]:
+    models = discover_models()
+    deps = [model_key(models[name]) for name in model.refs]
+    for schema, table in model.sources:
+        deps.append(QUESTIONNAIRE if schema == "config" else SOURCE_KEYS[(schema, table)])
+    return deps
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(RAW_EXPORT, description="The year's survey export, every column as text (personal data stays here).",
+                     group_name="raw", kinds={"duckdb"}),
+        dg.AssetSpec(RAW_FRAME, description="The CSPs the survey was sent to.", group_name="raw", kinds={"duckdb"}),
+        dg.AssetSpec(RAW_PUBLISHED, description="Figures already published for the year, if supplied, to reconcile against.",
+                     group_name="raw", kinds={"duckdb"}),
+    ],
+    partitions_def=survey_years,
+    can_subset=False,
+)
+def landing_files(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
+    """Copy `landing/<year>/` into the raw layer, refusing a bad file with a clear message."""
+    year = year_of(context)
+    with warehouse(duckdb) as con:
+        landed = pipeline.land(con, year)
+        yield dg.MaterializeResult(
+            asset_key=RAW_EXPORT,
+            metadata={
+                "dagster/row_count": landed.export_rows,
+                "source_file": str(landed.source),
+                "encoding": landed.encoding,
+                "notes": "; ".join(landed.notes) or "none",
+                "questionnaire": questionnaire_for_year(year).version,
+            },
+        )
+        yield dg.MaterializeResult(asset_key=RAW_FRAME, metadata={"dagster/row_count": landed.frame_rows})
+        yield dg.MaterializeResult(
+            asset_key=RAW_PUBLISHED,
+            metadata={"dagster/row_count": landed.published_rows or 0, "supplied": landed.published_rows is not None},
+        )
+
+
+@dg.asset(
+    key=QUESTIONNAIRE,
+    partitions_def=survey_years,
+    group_name="config",
+    kinds={"duckdb", "yaml"},
+    description="The questionnaire in force for the year (assets/questionnaires/*.yaml) as config.* tables.",
+)
+def questionnaire_tables(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
+    year = year_of(context)
+    with warehouse(duckdb) as con:
+        counts = pipeline.load_config(con, year)
+    return dg.MaterializeResult(
+        metadata={"version": questionnaire_for_year(year).version, **{f"{k}_rows": v for k, v in counts.items()}}
+    )
+
+
+def _layer_asset(layer: str):
+    models = models_in_order(layer)
+
+    @dg.multi_asset(
+        name=f"{layer}_models",
+        specs=[
+            dg.AssetSpec(
+                model_key(m),
+                deps=_model_deps(m),
+                description=f"{m.description}\n\nsql/{m.layer}/{m.name}.sql",
+                group_name=layer,
+                kinds={"duckdb", "sql"},
+                skippable=True,
+            )
+            for m in models
+        ],
+        partitions_def=survey_years,
+        can_subset=True,
+    )
+    def _build(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
+        year = year_of(context)
+        selected = [m for m in models if model_key(m) in context.selected_asset_keys]
+        with warehouse(duckdb) as con:
+            for m in selected:
+                rows = pipeline.build_models(con, year, [m])[m.name]
+                metadata = table_metadata(con, m.table, year, m.year_column)
+                metadata["dagster/row_count"] = dg.MetadataValue.int(rows)
+                yield dg.MaterializeResult(asset_key=model_key(m), metadata=metadata)
+
+    return _build
+
+
+staging_models, intermediate_models, marts_models = (_layer_asset(layer) for layer in LAYERS)
+
+
+@dg.asset(
+    key=VALIDATION,
+    deps=[dg.AssetKey(["staging", "stg_submissions"])],
+    partitions_def=survey_years,
+    group_name="staging",
+    kinds={"duckdb", "pandera"},
+    description="pandera validation of the staged submissions (schemas built from the questionnaire): "
+    "one row per failing cell, whose row is then quarantined.",
+)
+def submission_validation(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
+    year = year_of(context)
+    with warehouse(duckdb) as con:
+        result = pipeline.validate(con, year)
+        metadata = table_metadata(con, "audit.validation_failure", year)
+    metadata.update({"rows_checked": result.rows_checked, "failing_cells": result.failures})
+    return dg.MaterializeResult(metadata=metadata)

@@ -1,0 +1,291 @@
+"""Landing files into the raw layer: every bad file gets one clear message, never a traceback.
+
+The raw layer (`raw.survey_export_<year>`, `raw.frame_<year>`) is a faithful, all-text copy of
+the landing files, personal data included; nothing downstream of staging holds personal data.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from iom_pipeline.questionnaire import Questionnaire
+
+EXPORT_STEMS = ("survey_export",)
+FRAME_COLUMNS = ("csp_code", "csp_name")
+PUBLISHED_COLUMNS = ("survey_year", "question_id", "option_id", "published_pct", "published_n", "source")
+# Long enough for any real free-text answer; a longer cell is refused with its row, not truncated.
+MAX_LINE_BYTES = 64 * 1024 * 1024
+_ZIP_MAGIC = b"PK\x03\x04"
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_UTF8_BOM = codecs.BOM_UTF8
+
+
+class InputFileError(Exception):
+    """A landing file the pipeline refuses, with where and why, for a person to act on."""
+
+    def __init__(self, path: Path | str, problem: str, row: int | None = None, column: str | None = None):
+        self.path = str(path)
+        self.problem = problem
+        self.row = row
+        self.column = column
+        where = ", ".join(p for p in (f"row {row}" if row is not None else "", f"column {column}" if column else "") if p)
+        super().__init__(f"{self.path}: {problem}" + (f" ({where})" if where else ""))
+
+
+@dataclass
+class LandedFile:
+    source: Path  # the landing file
+    csv_path: Path  # what DuckDB reads: the source, or its UTF-8 / CSV conversion
+    encoding: str
+    columns: list[str]
+    notes: list[str] = field(default_factory=list)
+
+
+def find_export(landing: Path) -> Path:
+    """The year's export: `survey_export.csv`, or `survey_export.xlsx` as survey tools also offer."""
+    candidates = [landing / f"{stem}.{ext}" for stem in EXPORT_STEMS for ext in ("csv", "xlsx")]
+    present = [p for p in candidates if p.exists()]
+    if not present:
+        raise InputFileError(landing, "no survey export found (expected survey_export.csv or survey_export.xlsx)")
+    if len(present) > 1:
+        raise InputFileError(landing, "both survey_export.csv and survey_export.xlsx are present; keep exactly one")
+    return present[0]
+
+
+def _sniff_kind(path: Path) -> bytes:
+    with path.open("rb") as fh:
+        return fh.read(8)
+
+
+def _check_not_spreadsheet(path: Path, head: bytes) -> None:
+    if head.startswith(_ZIP_MAGIC):
+        raise InputFileError(
+            path, "this is a spreadsheet (XLSX or another ZIP file) with a .csv name; export it as CSV, or name it .xlsx"
+        )
+    if head.startswith(_OLE_MAGIC):
+        raise InputFileError(path, "this is a legacy Excel (.xls) workbook, not CSV; save it as CSV UTF-8 or .xlsx")
+
+
+def _decode_head(path: Path, limit: int = 1 << 20) -> tuple[str, str]:
+    """The start of a text file, and its encoding: UTF-8 (BOM or not), else Windows-1252."""
+    with path.open("rb") as fh:
+        raw = fh.read(limit)
+    if raw.startswith(_UTF8_BOM):
+        raw = raw[len(_UTF8_BOM):]
+    try:
+        # A multi-byte character may be cut at the limit: decode what is complete.
+        return codecs.getincrementaldecoder("utf-8")().decode(raw, final=False), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return raw.decode("cp1252"), "cp1252"
+    except UnicodeDecodeError as exc:
+        raise InputFileError(path, f"the file is neither UTF-8 nor Windows-1252 text (byte 0x{raw[exc.start]:02x} at offset {exc.start})") from None
+
+
+def _transcode_to_utf8(path: Path, encoding: str, out: Path) -> None:
+    """Stream a Windows-1252 file to UTF-8, refusing bytes that encoding leaves undefined."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    offset = 0
+    with path.open("rb") as src, out.open("w", encoding="utf-8", newline="") as dst:
+        while chunk := src.read(1 << 22):
+            try:
+                dst.write(decoder.decode(chunk))
+            except UnicodeDecodeError as exc:
+                raise InputFileError(
+                    path,
+                    f"the file is not valid UTF-8, and byte 0x{chunk[exc.start]:02x} at offset {offset + exc.start} "
+                    f"is not Windows-1252 either; re-export it as CSV UTF-8",
+                ) from None
+            offset += len(chunk)
+        dst.write(decoder.decode(b"", final=True))
+
+
+def _header(path: Path, text: str) -> list[str]:
+    if not text.strip():
+        raise InputFileError(path, "the file is empty")
+    first_line = next(csv.reader(io.StringIO(text)))
+    columns = [c.strip() for c in first_line]
+    if len(columns) == 1:
+        for sep, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "vertical bars")):
+            if sep in columns[0]:
+                raise InputFileError(path, f"the header is separated by {name}, not commas; re-export as comma-separated CSV", row=0)
+    seen = set()
+    for c in columns:
+        if c in seen:
+            raise InputFileError(path, "a column name appears twice in the header", row=0, column=c)
+        seen.add(c)
+    return columns
+
+
+def _xlsx_to_csv(path: Path, out: Path, timestamp_format: str) -> None:
+    """Spreadsheet exports: read sheet one cell by cell (streamed) into the CSV the pipeline reads.
+
+    Excel turns timestamps into dates and ids into numbers; both are written back as the export
+    format has them, so the same validation applies to either kind of file.
+    """
+    import datetime as dt
+
+    from openpyxl import load_workbook
+
+    try:
+        wb = load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises a zoo of types for a damaged file
+        raise InputFileError(path, f"the workbook cannot be read ({type(exc).__name__}: {exc})") from None
+    out.parent.mkdir(parents=True, exist_ok=True)
+
+    def text(value) -> str:
+        if value is None:
+            return ""
+        if isinstance(value, dt.datetime):
+            return value.strftime(timestamp_format)
+        if isinstance(value, float) and value.is_integer():
+            return str(int(value))
+        return str(value)
+
+    try:
+        ws = wb.worksheets[0]
+        with out.open("w", encoding="utf-8", newline="") as fh:
+            writer = csv.writer(fh, lineterminator="\n")
+            for row in ws.iter_rows(values_only=True):
+                writer.writerow([text(v) for v in row])
+    finally:
+        wb.close()
+
+
+def prepare(path: Path, work: Path, timestamp_format: str = "%d/%m/%Y %H:%M") -> LandedFile:
+    """Check a landing file's kind, encoding and header; convert it to UTF-8 CSV if needed."""
+    if not path.exists():
+        raise InputFileError(path, "the file is missing")
+    if path.stat().st_size == 0:
+        raise InputFileError(path, "the file is empty")
+    head = _sniff_kind(path)
+    notes: list[str] = []
+    if path.suffix.lower() == ".xlsx":
+        if not head.startswith(_ZIP_MAGIC):
+            raise InputFileError(path, "named .xlsx but is not an XLSX workbook")
+        csv_path = work / f"{path.stem}.from_xlsx.csv"
+        _xlsx_to_csv(path, csv_path, timestamp_format)
+        notes.append("read from an XLSX workbook (first sheet)")
+        path_for_text, encoding = csv_path, "xlsx"
+    else:
+        _check_not_spreadsheet(path, head)
+        path_for_text, encoding = path, None
+    text, detected = _decode_head(path_for_text)
+    columns = _header(path, text)
+    if detected == "cp1252":
+        csv_path = work / f"{path.stem}.utf8.csv"
+        _transcode_to_utf8(path, "cp1252", csv_path)
+        notes.append("re-encoded from Windows-1252 to UTF-8")
+        encoding = "cp1252"
+    elif encoding is None:
+        csv_path, encoding = path, "utf-8"
+    return LandedFile(path, csv_path, encoding, columns, notes)
+
+
+def _duckdb_problem(exc: Exception) -> str:
+    message = str(exc)
+    lowered = message.lower()
+    if "unterminated quote" in lowered or "unterminated" in lowered:
+        return "a quoted value is never closed (the file looks cut short or has an unbalanced quote)"
+    if "maximum line size" in lowered:
+        return f"a row is longer than {MAX_LINE_BYTES // (1024 * 1024)} MB"
+    if "invalid unicode" in lowered:
+        return "the file is not valid UTF-8 text"
+    if "expected" in lowered and "column" in lowered:
+        return "a row has a different number of fields from the header"
+    return message.splitlines()[0]
+
+
+def _duckdb_row(exc: Exception) -> int | None:
+    import re
+
+    match = re.search(r"[Ll]ine:?\s*(\d+)", str(exc))
+    # DuckDB counts the header as line 1; our rows count from the first row after it.
+    return int(match.group(1)) - 1 if match else None
+
+
+def load_csv_table(con: duckdb.DuckDBPyConnection, landed: LandedFile, table: str) -> int:
+    """Copy a prepared CSV into `table`, every column as text, in file order; returns rows."""
+    try:
+        con.execute(
+            f"""
+            create or replace table {table} as
+            select * from read_csv(?, header = true, delim = ',', quote = '"', escape = '"',
+                                   all_varchar = true, strict_mode = true, null_padding = false,
+                                   max_line_size = {MAX_LINE_BYTES}, buffer_size = {2 * MAX_LINE_BYTES},
+                                   encoding = 'utf-8')
+            """,
+            [str(landed.csv_path)],
+        )
+    except duckdb.Error as exc:
+        raise InputFileError(landed.source, _duckdb_problem(exc), row=_duckdb_row(exc)) from None
+    return int(con.execute(f"select count(*) from {table}").fetchall()[0][0])
+
+
+def land_export(con: duckdb.DuckDBPyConnection, landing: Path, qn: Questionnaire, year: int, work: Path) -> tuple[LandedFile, int]:
+    path = find_export(landing)
+    landed = prepare(path, work, qn.timestamp_format)
+    missing = [c for c in qn.expected_columns if c not in landed.columns]
+    if missing:
+        shown = ", ".join(missing[:8]) + (f" and {len(missing) - 8} more" if len(missing) > 8 else "")
+        raise InputFileError(path, f"required column(s) missing from the header: {shown}", row=0, column=missing[0])
+    unknown = [c for c in landed.columns if c not in set(qn.expected_columns)]
+    if unknown:
+        landed.notes.append(f"{len(unknown)} column(s) not in questionnaire {qn.version} ignored: {', '.join(unknown[:10])}")
+    table = f"raw.survey_export_{int(year)}"
+    rows = load_csv_table(con, landed, table)
+    if rows == 0:
+        raise InputFileError(path, "the export has a header but no submission rows")
+    return landed, rows
+
+
+def land_frame(con: duckdb.DuckDBPyConnection, landing: Path, year: int, work: Path) -> int:
+    path = landing / "frame.csv"
+    landed = prepare(path, work)
+    missing = [c for c in FRAME_COLUMNS if c not in landed.columns]
+    if missing:
+        raise InputFileError(path, f"required column(s) missing from the header: {', '.join(missing)}", row=0, column=missing[0])
+    table = f"raw.frame_{int(year)}"
+    rows = load_csv_table(con, landed, table)
+    if rows == 0:
+        raise InputFileError(path, "the survey frame lists no CSPs")
+    blank = con.execute(
+        f"select rowid + 1 from {table} where nullif(trim(csp_code), '') is null or nullif(trim(csp_name), '') is null limit 1"
+    ).fetchall()
+    if blank:
+        raise InputFileError(path, "a CSP has no code or no name", row=int(blank[0][0]))
+    duplicate = con.execute(
+        f"""select upper(trim(csp_code)) as code, count(*), min(rowid) + 1 from {table}
+            group by 1 having count(*) > 1 order by 3 limit 1"""
+    ).fetchall()
+    if duplicate:
+        code, count, row = duplicate[0]
+        raise InputFileError(path, f"CSP {code} is listed {count} times", row=int(row), column="csp_code")
+    return rows
+
+
+def land_published(con: duckdb.DuckDBPyConnection, landing: Path, year: int, work: Path) -> int | None:
+    """Figures already published for the year (optional), to reconcile against."""
+    path = landing / "published.csv"
+    table = f"raw.published_{int(year)}"
+    if not path.exists():
+        con.execute(f"drop table if exists {table}")
+        return None
+    landed = prepare(path, work)
+    missing = [c for c in PUBLISHED_COLUMNS[:5] if c not in landed.columns]
+    if missing:
+        raise InputFileError(path, f"required column(s) missing from the header: {', '.join(missing)}", row=0, column=missing[0])
+    return load_csv_table(con, landed, table)
+
+
+def clear_work(work: Path) -> None:
+    shutil.rmtree(work, ignore_errors=True)

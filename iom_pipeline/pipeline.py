@@ -1,0 +1,85 @@
+"""The pipeline's steps as plain functions over a DuckDB connection.
+
+Dagster assets call these (see `iom_pipeline/defs/`); tests call them directly on small
+hand-made inputs. Each step is scoped to one survey year and replaces only that year's rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from iom_pipeline import ingest
+from iom_pipeline.ingest import InputFileError
+from iom_pipeline.paths import landing_dir, work_dir
+from iom_pipeline.questionnaire import Questionnaire, questionnaire_for_year
+from iom_pipeline.sql_models import SqlModel, macro_statements, models_in_order
+from iom_pipeline.validation import validate_submissions
+from iom_pipeline.warehouse import build_model, ensure_schemas, load_questionnaire_tables
+
+
+@dataclass
+class LandingResult:
+    export_rows: int
+    frame_rows: int
+    published_rows: int | None
+    encoding: str
+    source: Path
+    notes: list[str] = field(default_factory=list)
+
+
+def prepare_warehouse(con: duckdb.DuckDBPyConnection) -> None:
+    ensure_schemas(con)
+    for statement in macro_statements():
+        con.execute(statement)
+
+
+def land(con: duckdb.DuckDBPyConnection, year: int, landing: Path | None = None) -> LandingResult:
+    """Landing files -> raw layer (exact text copies, personal data included)."""
+    qn = questionnaire_for_year(year)
+    landing = landing or landing_dir(year)
+    work = work_dir() / "raw" / str(year)
+    prepare_warehouse(con)
+    landed, export_rows = ingest.land_export(con, landing, qn, year, work)
+    frame_rows = ingest.land_frame(con, landing, year, work)
+    published_rows = ingest.land_published(con, landing, year, work)
+    return LandingResult(export_rows, frame_rows, published_rows, landed.encoding, landed.source, landed.notes)
+
+
+def load_config(con: duckdb.DuckDBPyConnection, year: int) -> dict[str, int]:
+    prepare_warehouse(con)
+    return load_questionnaire_tables(con, questionnaire_for_year(year), year)
+
+
+def build_models(con: duckdb.DuckDBPyConnection, year: int, models: list[SqlModel]) -> dict[str, int]:
+    qn = questionnaire_for_year(year)
+    prepare_warehouse(con)
+    return {m.name: build_model(con, m, year, qn) for m in models}
+
+
+def validate(con: duckdb.DuckDBPyConnection, year: int):
+    """pandera validation of the staged submissions; a bad `response_id` refuses the file."""
+    qn: Questionnaire = questionnaire_for_year(year)
+    result, file_level = validate_submissions(con, qn, year)
+    if file_level:
+        first = file_level[0]
+        duplicated = "uniqueness" in str(first["check"])
+        problem = (
+            f"response_id {first['value']} appears more than once ({len(file_level)} rows share an id)"
+            if duplicated
+            else "response_id is missing or not a whole number"
+        )
+        raise InputFileError(landing_dir(year) / "survey_export", problem, row=first["row"], column="response_id")
+    return result
+
+
+def run_year(con: duckdb.DuckDBPyConnection, year: int, landing: Path | None = None) -> None:
+    """Every step for one year, in order, without Dagster (tests and benchmarks)."""
+    land(con, year, landing)
+    load_config(con, year)
+    build_models(con, year, models_in_order("staging"))
+    validate(con, year)
+    build_models(con, year, models_in_order("intermediate"))
+    build_models(con, year, models_in_order("marts"))

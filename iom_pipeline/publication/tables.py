@@ -1,0 +1,417 @@
+"""The published tables, built once and written three ways (HTML, CSV, XLSX/ODS).
+
+Each `PublishedTable` holds its title, notes, columns and rows with published values: whole
+percentages from the mart, `[c]` where the small-base rule suppresses a figure, confidence
+limits rounded half up to one decimal place. The report, the CSV files and both spreadsheets
+read the same objects, so they cannot disagree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from iom_pipeline.publication.config import FigureSpec, Settings, figure_specs, load_settings
+from iom_pipeline.publication.data import ComparisonRow, MissingData, Stat, SummaryView, comparison_rows
+from iom_pipeline.publication.numbers import half_up, is_missing
+from iom_pipeline.publication.text import render_text
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str  # CSV header (snake_case)
+    heading: str  # spreadsheet and HTML header
+    kind: str = "text"  # text | int | pct | ci | change | flag
+    csv_only: bool = False  # identifiers for machines, not shown to readers
+    width: int = 14  # spreadsheet column width, in characters
+    row_header: bool = False  # HTML: <th scope="row">
+
+
+@dataclass
+class PublishedTable:
+    id: str  # file stem and anchor: table_1, figure_1, response, ...
+    sheet_name: str  # Table_1, Figure_1, ...
+    title: str  # descriptive, with the number: "Table 1: ..."
+    columns: list[Column]
+    rows: list[dict[str, Any]]
+    notes: list[str] = field(default_factory=list)  # lines shown above the table
+    note_refs: list[str] = field(default_factory=list)  # publication.yaml note ids it cites
+    caption: str = ""  # HTML caption (defaults to the title)
+    group_by: str | None = None  # HTML: a column shown once per group (Table 1's question)
+
+    @property
+    def shown_columns(self) -> list[Column]:
+        return [c for c in self.columns if not c.csv_only]
+
+    def header(self, csv: bool = False) -> list[str]:
+        cols = self.columns if csv else self.shown_columns
+        return [c.key if csv else c.heading for c in cols]
+
+    def values(self, csv: bool = False) -> list[list[Any]]:
+        cols = self.columns if csv else self.shown_columns
+        return [[row.get(c.key) for c in cols] for row in self.rows]
+
+    def column(self, key: str) -> Column:
+        return next(c for c in self.columns if c.key == key)
+
+
+def _published(stat: Stat, value: Any, settings: Settings) -> Any:
+    if stat.suppressed:
+        return settings.suppression_symbol
+    if is_missing(value):
+        return settings.not_available_symbol
+    return value
+
+
+def stat_cells(stat: Stat, settings: Settings) -> dict[str, Any]:
+    """A Stat's published cells: percentage, number, base and 95% CI."""
+    return {
+        "survey_year": None,
+        "question_id": stat.question_id,
+        "option_id": stat.option_id,
+        "category": stat.label,
+        "percentage": _published(stat, stat.pct_rounded, settings),
+        "number": _published(stat, stat.n, settings),
+        "base": stat.base_n,
+        "ci_lower_95": _published(stat, stat.ci_lower_1dp, settings),
+        "ci_upper_95": _published(stat, stat.ci_upper_1dp, settings),
+    }
+
+
+ID_COLUMNS = [
+    Column("survey_year", "Survey year", "int", csv_only=True),
+    Column("question_id", "Question id", csv_only=True),
+    Column("option_id", "Option id", csv_only=True),
+]
+STAT_COLUMNS = [
+    Column("percentage", "Percentage [note {rounding}]", "pct", width=16),
+    Column("number", "Number", "int", width=10),
+    Column("base", "Base [note {bases}]", "int", width=12),
+    Column("ci_lower_95", "Lower 95% confidence limit [note {confidence_intervals}]", "ci", width=18),
+    Column("ci_upper_95", "Upper 95% confidence limit [note {confidence_intervals}]", "ci", width=18),
+]
+
+
+def context(year: int, settings: Settings, **extra: Any) -> dict[str, Any]:
+    return {"year": year, "suppress_below_base": settings.suppress_below_base, **extra}
+
+
+def _title(spec: FigureSpec, year: int, settings: Settings, **extra: Any) -> str:
+    return f"{spec.number}: {render_text(spec.title, context(year, settings, **extra))}"
+
+
+def spec_notes(spec: FigureSpec, year: int, settings: Settings, **extra: Any) -> list[str]:
+    notes = []
+    for template in spec.notes:
+        text = render_text(template, context(year, settings, **extra))
+        if text:
+            notes.append(text)
+    return notes
+
+
+def question_table(spec: FigureSpec, view: SummaryView, settings: Settings) -> PublishedTable | None:
+    """A `kind: table` entry (Table 1): every option of each listed question."""
+    rows = []
+    for question_id in spec.questions:
+        if not view.has(question_id):
+            continue
+        stats = view.select(question_id, spec.options, sort="questionnaire")
+        for stat in stats:
+            rows.append({"question": stat.question_text, "answer": stat.label, **stat_cells(stat, settings)})
+    if not rows:
+        return None
+    for row in rows:
+        row["survey_year"] = view.year
+    notes = spec_notes(spec, view.year, settings)
+    return PublishedTable(
+        id=spec.id,
+        sheet_name=spec.sheet_name,
+        title=_title(spec, view.year, settings),
+        columns=[
+            *ID_COLUMNS,
+            Column("question", "Question", width=48, row_header=True),
+            Column("answer", "Answer", width=44),
+            *STAT_COLUMNS,
+        ],
+        rows=rows,
+        notes=notes,
+        note_refs=["rounding", "bases", "confidence_intervals"],
+        group_by="question",
+    )
+
+
+def figure_rows(spec: FigureSpec, view: SummaryView) -> list[Stat]:
+    return view.select(spec.question_id, spec.options, sort=spec.sort, keep_last=spec.keep_last)
+
+
+def figure_table(spec: FigureSpec, view: SummaryView, settings: Settings) -> PublishedTable | None:
+    """The data behind a `kind: bar` figure, in the figure's order."""
+    if not view.has(spec.question_id):
+        return None
+    try:
+        stats = figure_rows(spec, view)
+    except MissingData:
+        return None
+    rows = [{**stat_cells(s, settings), "survey_year": view.year} for s in stats]
+    base = stats[0].base_n if stats else None
+    extra = {"base": base}
+    return PublishedTable(
+        id=spec.id,
+        sheet_name=spec.sheet_name,
+        title=_title(spec, view.year, settings, **extra),
+        columns=[*ID_COLUMNS, Column("category", "Category", width=48, row_header=True), *STAT_COLUMNS],
+        rows=rows,
+        notes=spec_notes(spec, view.year, settings, **extra),
+        note_refs=["rounding", "bases", "confidence_intervals"],
+    )
+
+
+def comparison_data(
+    spec: FigureSpec, view: SummaryView, year_comparison: pd.DataFrame | None, settings: Settings
+) -> list[ComparisonRow]:
+    rows = comparison_rows(year_comparison, view.year, spec.question_id, settings, view)
+    if spec.options is not None:
+        rows = [r for r in rows if r.option_id in spec.options]
+    excluded = set(spec.keep_last)
+    body = [r for r in rows if r.option_id not in excluded]
+    last = [r for o in spec.keep_last for r in rows if r.option_id == o]
+    if spec.sort == "descending":
+        shown = sorted((r for r in body if r.available), key=lambda r: -(r.pct_to or 0.0))
+        body = shown + [r for r in body if not r.available]
+    return body + last
+
+
+def comparison_context(rows: list[ComparisonRow], year: int) -> dict[str, Any]:
+    first = rows[0]
+    return {
+        "year_from": first.year_from,
+        "base_from": first.base_n_from,
+        "base": first.base_n_to,
+        "year": year,
+    }
+
+
+def comparison_table(
+    spec: FigureSpec, view: SummaryView, year_comparison: pd.DataFrame | None, settings: Settings
+) -> PublishedTable | None:
+    rows = comparison_data(spec, view, year_comparison, settings)
+    if not rows:
+        return None
+    ctx = comparison_context(rows, view.year)
+    symbol = settings.suppression_symbol
+
+    def cell(r: ComparisonRow, value: Any) -> Any:
+        return symbol if r.suppressed else (settings.not_available_symbol if is_missing(value) else value)
+
+    y0, y1 = ctx["year_from"], view.year
+    table_rows = [
+        {
+            "year_from": y0,
+            "year_to": y1,
+            "question_id": r.question_id,
+            "option_id": r.option_id,
+            "category": r.label,
+            "percentage_from": cell(r, r.pct_from_rounded),
+            "percentage_to": cell(r, r.pct_to_rounded),
+            "change_pp": cell(r, r.change_rounded),
+            "significant": cell(r, "Yes" if r.significant else "No"),
+            "base_from": r.base_n_from,
+            "base_to": r.base_n_to,
+        }
+        for r in rows
+    ]
+    return PublishedTable(
+        id=spec.id,
+        sheet_name=spec.sheet_name,
+        title=_title(spec, view.year, settings, **ctx),
+        columns=[
+            Column("year_from", "Previous survey year", "int", csv_only=True),
+            Column("year_to", "Survey year", "int", csv_only=True),
+            Column("question_id", "Question id", csv_only=True),
+            Column("option_id", "Option id", csv_only=True),
+            Column("category", "Category", width=48, row_header=True),
+            Column("percentage_from", f"Percentage, {y0} [note {{rounding}}]", "pct", width=16),
+            Column("percentage_to", f"Percentage, {y1} [note {{rounding}}]", "pct", width=16),
+            Column("change_pp", "Change (percentage points) [note {comparison}]", "change", width=18),
+            Column("significant", "Statistically significant change [note {comparison}]", "flag", width=18),
+            Column("base_from", f"Base, {y0} [note {{bases}}]", "int", width=12),
+            Column("base_to", f"Base, {y1} [note {{bases}}]", "int", width=12),
+        ],
+        rows=table_rows,
+        notes=spec_notes(spec, view.year, settings, **ctx),
+        note_refs=["rounding", "bases", "comparison"],
+    )
+
+
+def response_table(view: SummaryView, settings: Settings) -> PublishedTable | None:
+    if not view.has("response", "responded"):
+        return None
+    stat = view.get("response", "responded")
+    return PublishedTable(
+        id="response",
+        sheet_name="Response",
+        title=f"Response to the {view.year} survey",
+        columns=[
+            Column("survey_year", "Survey year", "int", width=12, row_header=True),
+            Column("csps_surveyed", "CSPs surveyed (the survey frame)", "int", width=20),
+            Column("csps_responding", "CSPs whose return could be analysed", "int", width=22),
+            Column("response_rate", "Response rate (percentage) [note {rounding}]", "pct", width=20),
+        ],
+        rows=[
+            {
+                "survey_year": view.year,
+                "csps_surveyed": stat.base_n,
+                "csps_responding": stat.n,
+                "response_rate": _published(stat, stat.pct_rounded, settings),
+            }
+        ],
+        notes=["A CSP has responded when one of its submissions is counted (see the Submissions table)."],
+        note_refs=["rounding"],
+    )
+
+
+def _year_rows(df: pd.DataFrame | None, year: int) -> pd.DataFrame:
+    if df is None or len(df) == 0:
+        return pd.DataFrame()
+    if "survey_year" in df.columns:
+        df = df[pd.to_numeric(df["survey_year"]).astype(int) == int(year)]
+    return df
+
+
+def submissions_table(submission_outcome: pd.DataFrame | None, year: int, settings: Settings) -> PublishedTable | None:
+    df = _year_rows(submission_outcome, year)
+    if df.empty:
+        return None
+    order = list(settings.outcomes) or sorted(df["outcome"].astype(str).unique())
+    reason_order = list(settings.reasons)
+    counts = (
+        df.assign(reason=df["reason"].where(df["reason"].notna(), None))
+        .groupby(["outcome", "reason"], dropna=False)
+        .size()
+        .reset_index(name="submissions")
+    )
+    counts["o_rank"] = counts["outcome"].map(lambda o: order.index(o) if o in order else len(order))
+    counts["r_rank"] = counts["reason"].map(
+        lambda r: -1 if is_missing(r) else (reason_order.index(r) if r in reason_order else len(reason_order))
+    )
+    counts = counts.sort_values(["o_rank", "r_rank", "outcome", "reason"], na_position="first", kind="stable")
+    rows = []
+    for r in counts.itertuples(index=False):
+        reason = None if is_missing(r.reason) else str(r.reason)
+        rows.append(
+            {
+                "survey_year": year,
+                "outcome": str(r.outcome),
+                "reason": reason or "None (counted)",
+                "description": settings.reasons.get(reason, "") if reason else settings.outcomes.get(str(r.outcome), ""),
+                "submissions": int(r.submissions),
+            }
+        )
+    return PublishedTable(
+        id="submissions",
+        sheet_name="Submissions",
+        title=f"Survey submissions by outcome and reason, {year}",
+        columns=[
+            Column("survey_year", "Survey year", "int", csv_only=True),
+            Column("outcome", "Outcome", width=18, row_header=True),
+            Column("reason", "Reason", width=30),
+            Column("description", "Description", width=70),
+            Column("submissions", "Number of submissions", "int", width=14),
+        ],
+        rows=rows,
+        notes=[
+            f"Every row of the survey export ends in exactly one outcome; the {len(df):,} submissions "
+            "received are all accounted for here."
+        ],
+    )
+
+
+def warnings_table(quality_warning: pd.DataFrame | None, year: int, settings: Settings) -> PublishedTable:
+    df = _year_rows(quality_warning, year)
+    order = list(settings.warnings)
+    counts: dict[str, int] = {}
+    if not df.empty:
+        counts = df.groupby("warning").size().astype(int).to_dict()
+    kinds = [w for w in order if w in counts] + sorted(w for w in counts if w not in order)
+    rows = [
+        {"survey_year": year, "warning": w, "description": settings.warnings.get(w, ""), "warnings": counts[w]}
+        for w in kinds
+    ]
+    return PublishedTable(
+        id="warnings",
+        sheet_name="Warnings",
+        title=f"Data-quality warnings by type, {year}",
+        columns=[
+            Column("survey_year", "Survey year", "int", csv_only=True),
+            Column("warning", "Warning", width=30, row_header=True),
+            Column("description", "Description", width=70),
+            Column("warnings", "Number of warnings", "int", width=14),
+        ],
+        rows=rows,
+        notes=["Warnings record problems that do not stop a return being used, such as answers the routing did not ask for."]
+        if rows
+        else ["No data-quality warnings were recorded."],
+    )
+
+
+def build_tables(
+    year: int,
+    marts: dict[str, pd.DataFrame],
+    settings: Settings | None = None,
+) -> list[PublishedTable]:
+    """Every published table of the year, in publication order."""
+    settings = settings or load_settings()
+    view = SummaryView(marts["question_summary"], year, settings)
+    tables: list[PublishedTable] = []
+    for spec in figure_specs():
+        if spec.kind == "table":
+            table = question_table(spec, view, settings)
+        elif spec.kind == "bar":
+            table = figure_table(spec, view, settings)
+        else:
+            table = comparison_table(spec, view, marts.get("year_comparison"), settings)
+        if table is not None:
+            tables.append(table)
+    for table in (
+        response_table(view, settings),
+        submissions_table(marts.get("submission_outcome"), year, settings),
+        warnings_table(marts.get("quality_warning"), year, settings),
+    ):
+        if table is not None:
+            tables.append(table)
+    return tables
+
+
+def note_numbers(settings: Settings, flags: dict[str, bool]) -> list[tuple[str, str]]:
+    """(note id, text) for the notes that apply, numbered in order from 1."""
+    out = []
+    for note in settings.notes:
+        condition = note.get("when")
+        if condition and not flags.get(condition, False):
+            continue
+        out.append((str(note["id"]), note["text"]))
+    return out
+
+
+def resolve_heading(heading: str, numbering: dict[str, int]) -> str:
+    """'Percentage [note {rounding}]' -> 'Percentage [note 3]'; unknown notes drop the marker."""
+    import re
+
+    def repl(match: re.Match) -> str:
+        note_id = match.group(1)
+        return f"[note {numbering[note_id]}]" if note_id in numbering else ""
+
+    return " ".join(re.sub(r"\[note \{(\w+)\}\]", repl, heading).split())
+
+
+def plain_heading(heading: str) -> str:
+    """The heading without note markers (for the HTML report)."""
+    import re
+
+    return " ".join(re.sub(r"\[note \{?\w+\}?\]", "", heading).split())
+
+
+def ci_text(value: Any) -> Any:
+    return half_up(value, 1) if isinstance(value, float) else value

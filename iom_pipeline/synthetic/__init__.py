@@ -1,0 +1,12 @@
+"""Reconstructed (SYNTHETIC) survey years.
+
+The IOM survey microdata is not public. `reconstruct` writes, for a survey year, a synthetic
+`survey_export.csv`, `frame.csv` and `published.csv` in the exact format of the input contract
+(docs/spec/survey-export-format.md), built so that applying the contract's rules and bases
+reproduces every figure the report published for that year. How the counts were derived is in
+docs/reconstruction.md; the per-year parameters are in assets/synthetic/.
+"""
+
+from iom_pipeline.synthetic.reconstruct import reconstruct_year, write_reconstructed_year
+
+__all__ = ["reconstruct_year", "write_reconstructed_year"]

@@ -1,0 +1,137 @@
+"""The DuckDB warehouse: layers, year-scoped writes, and the questionnaire loaded as tables."""
+
+from __future__ import annotations
+
+import duckdb
+
+from iom_pipeline.questionnaire import CSP_LEVEL, Questionnaire, normalise_label
+from iom_pipeline.sql_models import SqlModel, ident, render
+
+SCHEMAS = ("raw", "config", "staging", "intermediate", "marts", "audit")
+
+
+def ensure_schemas(con: duckdb.DuckDBPyConnection) -> None:
+    for schema in SCHEMAS:
+        con.execute(f"create schema if not exists {schema}")
+
+
+def table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    schema, name = table.split(".")
+    return bool(
+        con.execute(
+            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+            [schema, name],
+        ).fetchall()[0][0]
+    )
+
+
+def _columns(con: duckdb.DuckDBPyConnection, relation_sql: str) -> list[tuple[str, str]]:
+    return [(row[0], row[1]) for row in con.execute(f"describe {relation_sql}").fetchall()]
+
+
+def replace_year_rows(
+    con: duckdb.DuckDBPyConnection, table: str, select_sql: str, year: int, year_column: str = "survey_year"
+) -> int:
+    """Replace one survey year's rows of `table` with the result of `select_sql`, atomically.
+
+    Other years' rows stay as they were. A column the new rows bring (a new question) is added
+    to the table; a column they lack is left NULL for this year. Returns the rows written.
+    """
+    new_columns = _columns(con, f"({select_sql})")
+    con.execute("begin transaction")
+    try:
+        if not table_exists(con, table):
+            con.execute(f"create table {table} as select * from ({select_sql}) limit 0")
+        else:
+            existing = {name for name, _ in _columns(con, table)}
+            for name, dtype in new_columns:
+                if name not in existing:
+                    con.execute(f"alter table {table} add column {ident(name)} {dtype}")
+        con.execute(f"delete from {table} where {ident(year_column)} = ?", [int(year)])
+        con.execute(f"insert into {table} by name ({select_sql})")
+        written = con.execute(f"select count(*) from {table} where {ident(year_column)} = ?", [int(year)]).fetchall()[0][0]
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    return int(written)
+
+
+def build_model(con: duckdb.DuckDBPyConnection, model: SqlModel, year: int, qn: Questionnaire) -> int:
+    return replace_year_rows(con, model.table, render(model, year, qn), year, model.year_column)
+
+
+def preview_markdown(con: duckdb.DuckDBPyConnection, table: str, year: int, year_column: str = "survey_year", limit: int = 10) -> str:
+    df = con.execute(f"select * from {table} where {ident(year_column)} = ? limit {int(limit)}", [int(year)]).df()
+    return df.to_markdown(index=False) if hasattr(df, "to_markdown") and _has_tabulate() else df.to_string(index=False)
+
+
+def _has_tabulate() -> bool:
+    try:
+        import tabulate  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+# -- the questionnaire as tables ------------------------------------------------------------
+CONFIG_TABLES = {
+    "question": "survey_year INTEGER, questionnaire_version VARCHAR, question_id VARCHAR, question_type VARCHAR, "
+    "unit VARCHAR, question_text VARCHAR, base_text VARCHAR, question_order INTEGER",
+    "option": "survey_year INTEGER, question_id VARCHAR, option_id VARCHAR, option_label VARCHAR, label_norm VARCHAR, "
+    "option_order INTEGER, is_exclusive BOOLEAN, is_derived BOOLEAN, all_of VARCHAR[], min_selected INTEGER, "
+    "declares_min INTEGER, declares_max INTEGER",
+    "column_map": "survey_year INTEGER, column_name VARCHAR, item_id VARCHAR, block_no INTEGER, role VARCHAR, "
+    "unit VARCHAR, option_id VARCHAR, label_norm VARCHAR",
+    "item_routing": "survey_year INTEGER, item_id VARCHAR, block_no INTEGER, cond_question_id VARCHAR, cond_option_id VARCHAR",
+}
+
+
+def load_questionnaire_tables(con: duckdb.DuckDBPyConnection, qn: Questionnaire, year: int) -> dict[str, int]:
+    """Write the year's questionnaire into `config.*`, so static SQL can join to it."""
+    rows: dict[str, list[tuple]] = {name: [] for name in CONFIG_TABLES}
+    for q in qn.questions:
+        rows["question"].append((year, qn.version, q.id, q.type, q.unit, q.text, q.base, q.order))
+        for o in q.options:
+            lo, hi = o.declares_arrangements or (None, None)
+            rows["option"].append(
+                (year, q.id, o.id, o.label, normalise_label(o.label), o.order, o.exclusive, False, None, None, lo, hi)
+            )
+        for d in q.derived_options:
+            rows["option"].append(
+                (year, q.id, d.id, d.label, None, d.order, False, True, list(d.all_of) or None, d.min_selected, None, None)
+            )
+    items = set()
+    for c in qn.columns():
+        rows["column_map"].append(
+            (year, c.name, c.item_id, c.block_no, c.role, c.unit, c.option_id, normalise_label(c.label) if c.label else None)
+        )
+        items.add((c.item_id, c.block_no))
+    for item_id, block_no in sorted(items):
+        for cond_q, cond_o in qn.routing_conditions(item_id, block_no):
+            rows["item_routing"].append((year, item_id, block_no, cond_q, cond_o))
+    counts = {}
+    con.execute("begin transaction")
+    try:
+        for name, ddl in CONFIG_TABLES.items():
+            con.execute(f"create table if not exists config.{name} ({ddl})")
+            con.execute(f"delete from config.{name} where survey_year = ?", [year])
+            if rows[name]:
+                placeholders = ", ".join("?" * len(rows[name][0]))
+                con.executemany(f"insert into config.{name} values ({placeholders})", rows[name])
+            counts[name] = len(rows[name])
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    return counts
+
+
+__all__ = [
+    "CSP_LEVEL",
+    "build_model",
+    "ensure_schemas",
+    "load_questionnaire_tables",
+    "replace_year_rows",
+    "table_exists",
+]

@@ -1,0 +1,5 @@
+-- The answers that count: cells the routing asked, less an exclusive tick given with others.
+select
+    survey_year, response_id, csp_code, item_id, block_no, role, unit, option_id, text_value
+from {{ ref('int_answer_cells') }}
+where asked and not exclusive_with_other
