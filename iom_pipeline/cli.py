@@ -96,13 +96,16 @@ def _failures(result) -> list[str]:
     return lines
 
 
-def _stage_timings(result) -> dict[str, float]:
+def _stage_timings(instance, run_id: str) -> dict[str, float]:
     starts, timings = {}, {}
-    for event in result.all_events:
+    for entry in instance.all_logs(run_id):
+        event = entry.dagster_event
+        if event is None:
+            continue
         if event.event_type_value == "STEP_START":
-            starts[event.step_key] = event.timestamp
+            starts[event.step_key] = entry.timestamp
         elif event.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE") and event.step_key in starts:
-            timings[event.step_key] = round(event.timestamp - starts[event.step_key], 3)
+            timings[event.step_key] = round(entry.timestamp - starts[event.step_key], 3)
     return timings
 
 
@@ -128,7 +131,7 @@ def run_years(years: list[int], log_level: str = "WARNING") -> int:
             run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
         )
         elapsed = time.perf_counter() - started
-        timings[partition] = {"wall_seconds": round(elapsed, 3), "steps": _stage_timings(result)}
+        timings[partition] = {"wall_seconds": round(elapsed, 3), "steps": _stage_timings(instance, result.run_id)}
         if result.success:
             print(f"iom run: {year}: published in {elapsed:.1f} s -> {data_dir() / 'publication' / partition}")
         else:

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import warnings
+
 import dagster as dg
+
+# Per-partition asset checks are a preview feature we rely on deliberately (checks per survey year).
+warnings.filterwarnings("ignore", category=dg.PreviewWarning)
+warnings.filterwarnings("ignore", category=dg.BetaWarning)
 
 from iom_pipeline.defs.shared import WAREHOUSE_WRITER_TAG, survey_years, warehouse_resource
 from iom_pipeline.defs.survey import assets as survey_assets

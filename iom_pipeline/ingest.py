@@ -278,7 +278,9 @@ def land_published(con: duckdb.DuckDBPyConnection, landing: Path, year: int, wor
     path = landing / "published.csv"
     table = f"raw.published_{int(year)}"
     if not path.exists():
-        con.execute(f"drop table if exists {table}")
+        # An empty table, so reconciliation has nothing to compare rather than nothing to read.
+        columns = ", ".join(f"{c} VARCHAR" for c in PUBLISHED_COLUMNS)
+        con.execute(f"create or replace table {table} ({columns})")
         return None
     landed = prepare(path, work)
     missing = [c for c in PUBLISHED_COLUMNS[:5] if c not in landed.columns]

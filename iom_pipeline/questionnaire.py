@@ -181,6 +181,10 @@ def _condition(raw) -> tuple[tuple[str, str], ...]:
 def _parse(doc: dict) -> Questionnaire:
     questions = []
     for qi, q in enumerate(doc["questions"]):
+        for o in q["options"]:
+            # YAML reads 0_100 as an octal number and yes as true: ids must be quoted strings.
+            if not isinstance(o["id"], str):
+                raise ValueError(f"{doc['version']}: option id {o['id']!r} of {q['id']} must be a quoted string")
         options = tuple(
             Option(
                 id=str(o["id"]),

@@ -77,11 +77,17 @@ def _as_float(value) -> float | None:
 
 
 def lower_first(text: str) -> str:
-    """'Housing services' -> 'housing services'; acronyms ('IDIOM', 'PPO tool') stay."""
+    """'Housing services' -> 'housing services', for use inside a sentence.
+
+    Acronyms ('IDIOM', 'NHS England ...') and proper names, whose later words are capitalised
+    too ('Crown Prosecution Service'), keep their capitals.
+    """
     if not text:
         return text
-    first = text.split(" ", 1)[0]
-    if len(first) > 1 and first[:2].isupper():
+    words = text.split()
+    if len(words[0]) > 1 and words[0][:2].isupper():
+        return text
+    if any(w[:1].isupper() for w in words[1:]):
         return text
     return text[0].lower() + text[1:]
 
@@ -334,3 +340,39 @@ def comparison_rows(
         )
     rows.sort(key=lambda r: r.option_order)
     return rows
+
+
+MART_NAMES = ("question_summary", "submission_outcome", "quality_warning", "year_comparison")
+_TEXT_COLUMNS = {
+    "question_id", "option_id", "unit", "question_text", "option_label", "questionnaire_version",
+    "csp_code", "outcome", "reason", "warning", "item", "detail", "method", "status", "matched_by",
+}
+
+
+def read_marts_csv(directory) -> dict[str, pd.DataFrame]:
+    """Mart extracts saved as `<mart>.csv` in a directory, typed as the marts are.
+
+    For previews and tests; the pipeline passes DataFrames read from DuckDB. A missing file
+    gives an empty frame (year_comparison is often empty).
+    """
+    from pathlib import Path
+
+    directory = Path(directory)
+    marts: dict[str, pd.DataFrame] = {}
+    for name in MART_NAMES:
+        path = directory / f"{name}.csv"
+        if not path.exists():
+            marts[name] = pd.DataFrame()
+            continue
+        df = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8")
+        for column in df.columns:
+            if column in _TEXT_COLUMNS:
+                continue
+            if column in ("is_derived", "significant", "responded"):
+                df[column] = df[column].map(_as_bool)
+            else:
+                converted = pd.to_numeric(df[column], errors="coerce")
+                if converted.notna().sum() == df[column].notna().sum():
+                    df[column] = converted
+        marts[name] = df
+    return marts

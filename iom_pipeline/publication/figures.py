@@ -161,6 +161,7 @@ def comparison_figure_data(
     ctx0 = comparison_context(rows, view.year)
     simple = {
         **ctx0,
+        "year": view.year,
         "base": f"{ctx0['base']:,}" if ctx0["base"] is not None else "",
         "base_from": f"{ctx0['base_from']:,}" if ctx0["base_from"] is not None else "",
     }
@@ -256,7 +257,7 @@ class _Measure:
         self._props = FontProperties
 
     def width(self, text: str, size: float, weight: str = "normal") -> float:
-        prop = self._props(family=style.FONT_FAMILY, size=size, weight=weight)
+        prop = self._props(family="sans-serif", size=size, weight=weight)
         w, _, _ = self._renderer.get_text_width_height_descent(text, prop, ismath=False)
         return w / self._dpi
 
@@ -315,6 +316,7 @@ def draw(data: FigureData):
         axis_below = 0.12 + max(len(lines) for lines in cat_lines) * _line_in(style.LABEL_SIZE) + 0.05
 
     legend_h = 0.32 if n_series > 1 else 0.0
+    axis_title_h = 0.0 if horizontal else _line_in(style.LABEL_SIZE) + 0.16  # vertical: title above
     top_h = (
         pad
         + len(title_lines) * _line_in(style.TITLE_SIZE)
@@ -322,9 +324,9 @@ def draw(data: FigureData):
         + len(subtitle_lines) * _line_in(style.SUBTITLE_SIZE)
         + 0.18
         + legend_h
-        + (0.12 if not horizontal else 0.0)
+        + axis_title_h
     )
-    foot_h = 0.2 + len(foot_lines) * _line_in(style.NOTE_SIZE) + pad
+    foot_h = 0.12 + len(foot_lines) * _line_in(style.NOTE_SIZE) + pad
     height = top_h + plot_h + axis_below + foot_h
     fig.set_size_inches(width, height)
 
@@ -359,10 +361,13 @@ def draw(data: FigureData):
     if horizontal:
         _draw_horizontal(ax, data, cat_lines, slots)
     else:
+        # The value axis's title reads horizontally, above the axis, rather than rotated.
+        fig.text(pad / width, fy(y + legend_h), data.axis_label, ha="left", va="top", fontsize=style.LABEL_SIZE,
+                 color=style.TEXT, parse_math=False)
         _draw_vertical(ax, data, cat_lines)
 
     # Footnotes and source, bottom left.
-    y = height - foot_h + 0.2
+    y = height - foot_h + 0.12
     for line in foot_lines:
         fig.text(pad / width, fy(y), line, ha="left", va="top", fontsize=style.NOTE_SIZE,
                  color=style.SECONDARY_TEXT, parse_math=False)
@@ -370,12 +375,17 @@ def draw(data: FigureData):
     return fig
 
 
-def _value_axis(axis, label: str) -> None:
+# Data labels sit on a white ground so grid lines never run through them.
+_LABEL_BOX = {"facecolor": style.BACKGROUND, "edgecolor": "none", "pad": 0.5, "alpha": 1.0}
+
+
+def _value_axis(axis, label: str | None) -> None:
     from matplotlib.ticker import FuncFormatter, MultipleLocator
 
     axis.set_major_locator(MultipleLocator(20))
     axis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:.0f}%"))
-    axis.set_label_text(label, fontsize=style.LABEL_SIZE, color=style.TEXT)
+    if label:
+        axis.set_label_text(label, fontsize=style.LABEL_SIZE, color=style.TEXT)
 
 
 def _draw_horizontal(ax, data: FigureData, cat_lines: list[list[str]], slots: list[float]) -> None:
@@ -396,7 +406,7 @@ def _draw_horizontal(ax, data: FigureData, cat_lines: list[list[str]], slots: li
                 ax.barh(cy, value, height=bar_h, color=series.colour, linewidth=0)
             x = (value or 0) + 1.0
             ax.text(x, cy, label, va="center", ha="left", fontsize=style.DATA_LABEL_SIZE if n_series == 1 else 10,
-                    color=style.TEXT, clip_on=False, parse_math=False)
+                    color=style.TEXT, clip_on=False, parse_math=False, bbox=_LABEL_BOX)
     ax.set_ylim(total, 0)
     ax.set_xlim(0, 100)
     ax.set_yticks(centres, ["\n".join(lines) for lines in cat_lines], fontsize=style.LABEL_SIZE, parse_math=False)
@@ -420,13 +430,13 @@ def _draw_vertical(ax, data: FigureData, cat_lines: list[list[str]]) -> None:
             if value is not None:
                 ax.bar(x, value, width=width * 0.95, color=series.colour, linewidth=0)
             ax.text(x, (value or 0) + 1.5, label, ha="center", va="bottom", fontsize=style.DATA_LABEL_SIZE,
-                    color=style.TEXT, clip_on=False, parse_math=False)
+                    color=style.TEXT, clip_on=False, parse_math=False, bbox=_LABEL_BOX)
     ax.set_xlim(-0.5, len(positions) - 0.5)
     ax.set_ylim(0, 100)
     ax.set_xticks(positions, ["\n".join(lines) for lines in cat_lines], fontsize=style.LABEL_SIZE, parse_math=False)
     ax.tick_params(axis="x", length=0, pad=6)
     ax.tick_params(axis="y", length=0, labelsize=style.LABEL_SIZE - 1, labelcolor=style.TEXT)
-    _value_axis(ax.yaxis, data.axis_label)
+    _value_axis(ax.yaxis, None)
     ax.grid(axis="y", visible=True)
     ax.grid(axis="x", visible=False)
     ax.spines["left"].set_visible(False)

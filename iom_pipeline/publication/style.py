@@ -29,7 +29,7 @@ NOTE_SIZE = 10
 
 FIGURE_WIDTH_IN = 8.0
 EDGE_PAD_IN = 0.15
-MAX_CATEGORY_LABEL_IN = 2.9  # horizontal bars: wrap category labels to this width
+MAX_CATEGORY_LABEL_IN = 2.6  # horizontal bars: wrap category labels to this width
 BAR_SLOT_IN = 0.40  # height of one category (single series, one line of label)
 GROUP_SLOT_IN = 0.62  # height of one category with two series
 LINE_IN_PER_PT = 1.25 / 72  # line height per point of font size

@@ -23,7 +23,7 @@ from iom_pipeline.publication.text import render_text
 class Column:
     key: str  # CSV header (snake_case)
     heading: str  # spreadsheet and HTML header
-    kind: str = "text"  # text | int | pct | ci | change | flag
+    kind: str = "text"  # text | year | int | pct | ci | change | flag
     csv_only: bool = False  # identifiers for machines, not shown to readers
     width: int = 14  # spreadsheet column width, in characters
     row_header: bool = False  # HTML: <th scope="row">
@@ -81,7 +81,7 @@ def stat_cells(stat: Stat, settings: Settings) -> dict[str, Any]:
 
 
 ID_COLUMNS = [
-    Column("survey_year", "Survey year", "int", csv_only=True),
+    Column("survey_year", "Survey year", "year", csv_only=True),
     Column("question_id", "Question id", csv_only=True),
     Column("option_id", "Option id", csv_only=True),
 ]
@@ -189,7 +189,6 @@ def comparison_context(rows: list[ComparisonRow], year: int) -> dict[str, Any]:
         "year_from": first.year_from,
         "base_from": first.base_n_from,
         "base": first.base_n_to,
-        "year": year,
     }
 
 
@@ -227,8 +226,8 @@ def comparison_table(
         sheet_name=spec.sheet_name,
         title=_title(spec, view.year, settings, **ctx),
         columns=[
-            Column("year_from", "Previous survey year", "int", csv_only=True),
-            Column("year_to", "Survey year", "int", csv_only=True),
+            Column("year_from", "Previous survey year", "year", csv_only=True),
+            Column("year_to", "Survey year", "year", csv_only=True),
             Column("question_id", "Question id", csv_only=True),
             Column("option_id", "Option id", csv_only=True),
             Column("category", "Category", width=48, row_header=True),
@@ -245,6 +244,113 @@ def comparison_table(
     )
 
 
+def comparison_all_table(
+    view: SummaryView, year_comparison: pd.DataFrame | None, settings: Settings
+) -> PublishedTable | None:
+    """Every question and option asked in both surveys, as marts.year_comparison has them."""
+    rows = comparison_rows(year_comparison, view.year, None, settings, view)
+    if not rows:
+        return None
+    question_order = {q: i for i, q in enumerate(view.question_ids)}
+    rows.sort(key=lambda r: (question_order.get(r.question_id, 10_000), r.option_order))
+    symbol = settings.suppression_symbol
+
+    def cell(r: ComparisonRow, value: Any) -> Any:
+        return symbol if r.suppressed else (settings.not_available_symbol if is_missing(value) else value)
+
+    y0, y1 = rows[0].year_from, view.year
+    table_rows = []
+    for r in rows:
+        question = view.question_text(r.question_id) if view.has(r.question_id) else r.question_id
+        table_rows.append(
+            {
+                "year_from": y0,
+                "year_to": y1,
+                "question_id": r.question_id,
+                "option_id": r.option_id,
+                "question": question,
+                "answer": r.label,
+                "percentage_from": cell(r, r.pct_from_rounded),
+                "percentage_to": cell(r, r.pct_to_rounded),
+                "change_pp": cell(r, r.change_rounded),
+                "significant": cell(r, "Yes" if r.significant else "No"),
+                "base_from": r.base_n_from,
+                "base_to": r.base_n_to,
+            }
+        )
+    return PublishedTable(
+        id="comparison",
+        sheet_name="Comparison",
+        title=f"Changes between the {y0} and {y1} surveys",
+        columns=[
+            Column("year_from", "Previous survey year", "year", csv_only=True),
+            Column("year_to", "Survey year", "year", csv_only=True),
+            Column("question_id", "Question id", csv_only=True),
+            Column("option_id", "Option id", csv_only=True),
+            Column("question", "Question", width=48, row_header=True),
+            Column("answer", "Answer", width=36),
+            Column("percentage_from", f"Percentage, {y0} [note {{rounding}}]", "pct", width=16),
+            Column("percentage_to", f"Percentage, {y1} [note {{rounding}}]", "pct", width=16),
+            Column("change_pp", "Change (percentage points) [note {comparison}]", "change", width=18),
+            Column("significant", "Statistically significant change [note {comparison}]", "flag", width=18),
+            Column("base_from", f"Base, {y0} [note {{bases}}]", "int", width=12),
+            Column("base_to", f"Base, {y1} [note {{bases}}]", "int", width=12),
+        ],
+        rows=table_rows,
+        notes=["Only questions and answers asked in both surveys are compared."],
+        note_refs=["rounding", "bases", "comparison"],
+        group_by="question",
+    )
+
+
+def bases_table(view: SummaryView, settings: Settings) -> PublishedTable:
+    """Each question's base: who is in it, and how many."""
+    try:
+        from iom_pipeline.questionnaire import questionnaire_for_year
+
+        questionnaire = questionnaire_for_year(view.year)
+    except Exception:  # a year without a questionnaire file still gets its bases
+        questionnaire = None
+    rows = []
+    for question_id in view.question_ids:
+        stats = view.options(question_id, include_derived=True)
+        first = stats[0]
+        if question_id == "response":
+            who = "CSPs in the survey frame"
+        else:
+            try:
+                who = questionnaire.question(question_id).base if questionnaire else ""
+            except KeyError:
+                who = ""
+        who = who[:1].upper() + who[1:] if who else ""
+        rows.append(
+            {
+                "survey_year": view.year,
+                "question_id": question_id,
+                "question": first.question_text,
+                "who": who,
+                "unit": "IOM arrangements" if first.unit == "arrangement" else "CSPs",
+                "base": first.base_n,
+            }
+        )
+    return PublishedTable(
+        id="bases",
+        sheet_name="Bases",
+        title=f"The base of each question, {view.year}",
+        columns=[
+            Column("survey_year", "Survey year", "year", csv_only=True),
+            Column("question_id", "Question id", csv_only=True),
+            Column("question", "Question", width=56, row_header=True),
+            Column("who", "Who is in the base", width=60),
+            Column("unit", "Counted in", width=18),
+            Column("base", "Base", "int", width=10),
+        ],
+        rows=rows,
+        notes=["Percentages for a question are of its base: those asked the question who answered it."],
+        note_refs=["bases"],
+    )
+
+
 def response_table(view: SummaryView, settings: Settings) -> PublishedTable | None:
     if not view.has("response", "responded"):
         return None
@@ -254,7 +360,7 @@ def response_table(view: SummaryView, settings: Settings) -> PublishedTable | No
         sheet_name="Response",
         title=f"Response to the {view.year} survey",
         columns=[
-            Column("survey_year", "Survey year", "int", width=12, row_header=True),
+            Column("survey_year", "Survey year", "year", width=12, row_header=True),
             Column("csps_surveyed", "CSPs surveyed (the survey frame)", "int", width=20),
             Column("csps_responding", "CSPs whose return could be analysed", "int", width=22),
             Column("response_rate", "Response rate (percentage) [note {rounding}]", "pct", width=20),
@@ -314,7 +420,7 @@ def submissions_table(submission_outcome: pd.DataFrame | None, year: int, settin
         sheet_name="Submissions",
         title=f"Survey submissions by outcome and reason, {year}",
         columns=[
-            Column("survey_year", "Survey year", "int", csv_only=True),
+            Column("survey_year", "Survey year", "year", csv_only=True),
             Column("outcome", "Outcome", width=18, row_header=True),
             Column("reason", "Reason", width=30),
             Column("description", "Description", width=70),
@@ -344,7 +450,7 @@ def warnings_table(quality_warning: pd.DataFrame | None, year: int, settings: Se
         sheet_name="Warnings",
         title=f"Data-quality warnings by type, {year}",
         columns=[
-            Column("survey_year", "Survey year", "int", csv_only=True),
+            Column("survey_year", "Survey year", "year", csv_only=True),
             Column("warning", "Warning", width=30, row_header=True),
             Column("description", "Description", width=70),
             Column("warnings", "Number of warnings", "int", width=14),
@@ -375,7 +481,9 @@ def build_tables(
         if table is not None:
             tables.append(table)
     for table in (
+        comparison_all_table(view, marts.get("year_comparison"), settings),
         response_table(view, settings),
+        bases_table(view, settings),
         submissions_table(marts.get("submission_outcome"), year, settings),
         warnings_table(marts.get("quality_warning"), year, settings),
     ):

@@ -287,25 +287,101 @@ def render_sentence(
     settings: Settings,
     extra: dict[str, Any] | None = None,
     if_suppressed: str | None = None,
+    comparison: list[ComparisonRow] | None = None,
+    year: int | None = None,
 ) -> tuple[str, bool] | None:
     """(text, quotes_suppressed) for a sentence, or None when its data is missing.
 
     A sentence that touches a suppressed figure is replaced by its `if_suppressed` wording
     when it has one; otherwise it keeps `[c]` where the numbers would be.
     """
+
+    def context(tracker: Tracker) -> dict[str, Any]:
+        ctx = make_helpers(view, tracker, settings)
+        ctx.update(comparison_helpers(comparison or [], tracker, settings, year or (view.year if view else 0)))
+        ctx.update(extra or {})
+        return ctx
+
     tracker = Tracker()
-    context = {**make_helpers(view, tracker, settings), **(extra or {})}
     try:
-        text = render_text(template, context)
-    except MissingData:
+        text = render_text(template, context(tracker))
+    except (MissingData, IndexError):
         return None
     if tracker.suppressed and if_suppressed:
-        alt_tracker = Tracker()
-        context = {**make_helpers(view, alt_tracker, settings), **(extra or {})}
         try:
-            text = render_text(if_suppressed, context)
-        except MissingData:
+            text = render_text(if_suppressed, context(Tracker()))
+        except (MissingData, IndexError):
             return None
     if not text or is_missing(text):
         return None
     return text, tracker.suppressed
+
+
+def comparison_helpers(
+    rows: list[ComparisonRow], tracker: Tracker, settings: Settings, year: int
+) -> dict[str, Any]:
+    """Template helpers over marts.year_comparison (rows ending in `year`)."""
+
+    def wrap(row: ComparisonRow) -> ComparisonProxy:
+        return ComparisonProxy(row, tracker, settings)
+
+    def cmp(question_id: str, option_id: str) -> ComparisonProxy:
+        for row in rows:
+            if row.question_id == question_id and row.option_id == str(option_id):
+                return wrap(row)
+        raise MissingData(f"year_comparison has no row for {question_id}/{option_id}")
+
+    def cmp_rows(question_id: str, exclude: Iterable[str] = ("other",)) -> list[ComparisonProxy]:
+        chosen = [wrap(r) for r in rows if r.question_id == question_id and r.option_id not in set(exclude)]
+        if not chosen:
+            raise MissingData(f"year_comparison has no rows for {question_id}")
+        return chosen
+
+    def _significant(question_id: str, sign: int, exclude: Iterable[str]) -> list[ComparisonProxy]:
+        excluded = set(exclude)
+        chosen = [
+            r
+            for r in rows
+            if r.question_id == question_id
+            and r.option_id not in excluded
+            and r.available
+            and r.significant
+            and (r.change_pp or 0) * sign > 0
+        ]
+        chosen.sort(key=lambda r: -abs(r.change_pp or 0))
+        return [wrap(r) for r in chosen]
+
+    def rises(question_id: str, exclude: Iterable[str] = ("other",)) -> list[ComparisonProxy]:
+        return _significant(question_id, 1, exclude)
+
+    def falls(question_id: str, exclude: Iterable[str] = ("other",)) -> list[ComparisonProxy]:
+        return _significant(question_id, -1, exclude)
+
+    def from_to(items: Iterable[ComparisonProxy]) -> list[str]:
+        return [f"{c.text} ({c.pct_from} in {c.year_from}, {c.pct_to} in {year})" for c in items]
+
+    def change(c: ComparisonProxy, subject: str) -> str:
+        y0 = c.year_from
+        if c.direction == "rose":
+            return (
+                f"{subject} rose from {c.pct_from} in {y0} to {c.pct_to} in {year}, a statistically "
+                f"significant increase of {c.change}"
+            )
+        if c.direction == "fell":
+            return (
+                f"{subject} fell from {c.pct_from} in {y0} to {c.pct_to} in {year}, a statistically "
+                f"significant decrease of {c.change}"
+            )
+        if c.direction == settings.suppression_symbol:
+            return f"{subject}: {settings.suppression_symbol}"
+        return f"{subject} was {c.pct_to} in {year}, compared with {c.pct_from} in {y0}: not a statistically significant change"
+
+    return {
+        "cmp": cmp,
+        "cmp_rows": cmp_rows,
+        "rises": rises,
+        "falls": falls,
+        "from_to": from_to,
+        "change": change,
+        "year_from": rows[0].year_from if rows else None,
+    }

@@ -7,6 +7,15 @@ reproduces every figure the report published for that year. How the counts were 
 docs/reconstruction.md; the per-year parameters are in assets/synthetic/.
 """
 
-from iom_pipeline.synthetic.reconstruct import reconstruct_year, write_reconstructed_year
+from __future__ import annotations
 
 __all__ = ["reconstruct_year", "write_reconstructed_year"]
+
+
+def __getattr__(name: str):
+    # Imported on first use, so `python -m iom_pipeline.synthetic.reconstruct` runs cleanly.
+    if name in __all__:
+        from iom_pipeline.synthetic import reconstruct
+
+        return getattr(reconstruct, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -54,7 +54,7 @@ WELSH_SHARE = 21 / 314
 P_EMPTY_CODE = 0.07  # name-only match, code left empty
 P_WRONG_CODE = 0.03  # name-only match, code not in the frame
 P_NAME_VARIANT_WITH_CODE = 0.15  # matched by code, name typed differently
-P_PARTIAL_EARLY = 0.45  # status of a CSP's earlier rows
+P_PARTIAL_EARLY = 0.35  # status of a CSP's earlier rows
 P_PARTIAL_LAST = 0.12  # status of a CSP's last row
 P_PARTIAL_ONLY_CSP = 0.05  # per CSP: no Completed row at all
 P_TIE_CSP = 0.04  # per CSP: its last two rows are Completed with the same `ended`
@@ -187,39 +187,64 @@ def build_frame(n: int, rng: np.random.Generator) -> Frame:
     spare_codes = [f"E22{x:06d}" for x in english_numbers[n_english:]] + [f"W14{x:06d}" for x in welsh_numbers[n_welsh:]]
 
     english, welsh = _towns(_STEMS, _ENDINGS), _towns(_WELSH_STEMS, _WELSH_ENDINGS)
-    keys: set[str] = set()
-    names: list[str] = []
+    none = pl.DataFrame(schema={"name": pl.String, "key": pl.String})
+    english_names = _distinct_names(n_english, english, rng, none)
+    names = pl.concat([english_names, _distinct_names(n_welsh, welsh, rng, english_names)])
+    if names["key"].n_unique() != len(names):
+        raise RuntimeError("frame names are not distinct after normalisation")
+    return Frame(np.array(codes, dtype=object), np.array(names["name"].to_list(), dtype=object), spare_codes,
+                 set(names["key"].to_list()))
 
-    def take(count: int, towns: list[str]) -> None:
-        made, attempts = 0, 0
-        while made < count:
-            attempts += 1
-            if attempts > 50 * count + 1000:
-                raise RuntimeError("could not find enough distinct CSP names")
-            a, b, c = (towns[i] for i in rng.integers(0, len(towns), 3))
-            kind = rng.random()
-            if kind < 0.30:
-                name = a
-            elif kind < 0.55:
-                name = f"{a} and {b}"
-            elif kind < 0.67:
-                name = f"{a}-on-{_RIVERS[rng.integers(len(_RIVERS))]}"
-            elif kind < 0.80:
-                name = f"{_POSSESSIVES[rng.integers(len(_POSSESSIVES))]}'s {a}"
-            elif kind < 0.93:
-                name = f"{_AREA_WORDS[rng.integers(len(_AREA_WORDS))]} {a}"
-            else:
-                name = f"{a}, {b} and {c}"
-            key = normalise_name(name)
-            if key in keys:
-                continue
-            keys.add(key)
-            names.append(name)
-            made += 1
 
-    take(n_english, english)
-    take(n_welsh, welsh)
-    return Frame(np.array(codes, dtype=object), np.array(names, dtype=object), spare_codes, keys)
+def _normalise_expr(name: pl.Expr) -> pl.Expr:
+    """Rule 1's name normalisation, as a polars expression."""
+    return (
+        name.str.to_lowercase()
+        .str.replace_all("&", " and ", literal=True)
+        .str.replace_all(r"['\u2019\u2018\u02bc]", "")
+        .str.replace_all(r"[^\w\s]|_", " ")
+        .str.replace_all(r"\s+", " ")
+        .str.strip_chars()
+    )
+
+
+def _distinct_names(count: int, towns: list[str], rng: np.random.Generator, seen: pl.DataFrame) -> pl.DataFrame:
+    """`count` place names built from `towns`, distinct after normalisation (and from `seen`)."""
+    town = pl.Series(towns, dtype=pl.String)
+    rivers, possessives, areas = (pl.Series(x, dtype=pl.String) for x in (_RIVERS, _POSSESSIVES, _AREA_WORDS))
+    found = seen.clear()
+    yield_rate = 1.0
+    for _attempt in range(100):
+        missing = count - len(found)
+        if missing <= 0:
+            break
+        batch = int(missing / max(yield_rate, 0.02) * 1.2) + 256
+        df = pl.DataFrame({
+            "a": town.gather(rng.integers(0, len(town), batch)),
+            "b": town.gather(rng.integers(0, len(town), batch)),
+            "c": town.gather(rng.integers(0, len(town), batch)),
+            "r": rivers.gather(rng.integers(0, len(rivers), batch)),
+            "p": possessives.gather(rng.integers(0, len(possessives), batch)),
+            "w": areas.gather(rng.integers(0, len(areas), batch)),
+            "k": rng.random(batch),
+        })
+        a, b, c, k = pl.col("a"), pl.col("b"), pl.col("c"), pl.col("k")
+        name = (
+            pl.when(k < 0.30).then(a)
+            .when(k < 0.55).then(pl.concat_str(a, pl.lit(" and "), b))
+            .when(k < 0.67).then(pl.concat_str(a, pl.lit("-on-"), pl.col("r")))
+            .when(k < 0.80).then(pl.concat_str(pl.col("p"), pl.lit("'s "), a))
+            .when(k < 0.93).then(pl.concat_str(pl.col("w"), pl.lit(" "), a))
+            .otherwise(pl.concat_str(a, pl.lit(", "), b, pl.lit(" and "), c))
+        )
+        df = df.select(name.alias("name")).with_columns(_normalise_expr(pl.col("name")).alias("key"))
+        df = df.filter(pl.col("key").is_first_distinct())
+        df = df.join(pl.concat([seen, found]), on="key", how="anti", maintain_order="left")
+        yield_rate = max(len(df), 1) / batch
+        found = pl.concat([found, df.head(missing)])
+    if len(found) < count:
+        raise RuntimeError(f"could not find {count} distinct CSP names")
+    return found
 
 
 def write_frame(frame: Frame, path: Path) -> None:
@@ -380,7 +405,9 @@ class Generator:
             plan.base_time[c] + rank * plan.step[c] + rng.integers(0, 1 + plan.step[c] // 2),
             self.window_start + rng.integers(0, SURVEY_WINDOW_DAYS * 86400, n),
         )
-        duration = np.where(rng.random(n) < P_LONG_SESSION, rng.integers(86400, 9 * 86400, n), rng.integers(240, 5400, n))
+        # Long sessions make a row started early end late; a tie CSP's tied rows must be its latest.
+        long_session = (rng.random(n) < P_LONG_SESSION) & ~(known & plan.tie[c])
+        duration = np.where(long_session, rng.integers(86400, 9 * 86400, n), rng.integers(240, 5400, n))
         ended = np.where(tie, plan.base_time[c] + size * plan.step[c] + 3600, started + duration)
         st.partial_rows += int(partial.sum())
         st.tie_csps += int((tie & last).sum())

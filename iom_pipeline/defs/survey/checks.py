@@ -30,6 +30,7 @@ class SqlCheck:
     description: str
     sql: str  # returns offending rows; `{year}` is the survey year (an int)
     blocking: bool = True
+    max_examples: int = 10
 
 
 def _unique_key_check(table: str, key: tuple[str, ...]) -> SqlCheck:
@@ -122,6 +123,27 @@ INTEGRITY_CHECKS: list[SqlCheck] = [
                where c.survey_year = {year} and coalesce(c.responded, false) <> (o.response_id is not null)""",
     ),
     SqlCheck(
+        name="reconciles_with_published_figures",
+        asset=("marts", "question_summary"),
+        description="Every figure in landing/<year>/published.csv equals question_summary: pct_rounded = "
+        "published_pct and n = published_n where given (no published.csv: nothing to compare)",
+        sql="""select p.question_id, p.option_id,
+                      try_cast(nullif(trim(p.published_pct), '') as integer) as published_pct, q.pct_rounded,
+                      try_cast(nullif(trim(p.published_n), '') as integer) as published_n, q.n, q.base_n,
+                      round(q.pct, 2) as pct, p.source
+               from raw.published_{year} p
+               left join marts.question_summary q
+                 on q.survey_year = {year} and q.question_id = trim(p.question_id) and q.option_id = trim(p.option_id)
+               where try_cast(p.survey_year as integer) = {year} and (
+                   q.option_id is null
+                   or try_cast(nullif(trim(p.published_pct), '') as integer) is distinct from
+                      case when nullif(trim(p.published_pct), '') is null then null else q.pct_rounded end
+                   or try_cast(nullif(trim(p.published_n), '') as integer) is distinct from
+                      case when nullif(trim(p.published_n), '') is null then null else q.n end)
+               order by p.question_id, p.option_id""",
+        max_examples=100,
+    ),
+    SqlCheck(
         name="no_personal_data_outside_raw",
         asset=("marts", "submission_outcome"),
         description="No table outside the raw layer has a respondent_* column (rule 7)",
@@ -162,7 +184,7 @@ def check_key(check: SqlCheck) -> dg.AssetCheckKey:
 def evaluate_sql_check(con, check: SqlCheck, year: int) -> dg.AssetCheckResult:
     rows = con.execute(check.sql.format(year=int(year))).df()
     passed = rows.empty
-    examples = rows.head(10)
+    examples = rows.head(check.max_examples)
     return dg.AssetCheckResult(
         asset_key=dg.AssetKey(list(check.asset)),
         check_name=check.name,
@@ -172,7 +194,9 @@ def evaluate_sql_check(con, check: SqlCheck, year: int) -> dg.AssetCheckResult:
         metadata={
             "survey_year": int(year),
             "offending_rows": len(rows),
-            "examples": dg.MetadataValue.md(examples.to_markdown(index=False) if not rows.empty else "none"),
+            ("differences" if check.max_examples > 10 else "examples"): dg.MetadataValue.md(
+                examples.to_markdown(index=False) if not rows.empty else "none"
+            ),
         },
     )
 
