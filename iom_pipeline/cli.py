@@ -90,7 +90,7 @@ def _failures(result) -> list[str]:
         if event.event_type_value == "STEP_FAILURE":
             error = _root_cause(event.step_failure_data.error)
             message = error.message.strip() if error else "unknown error"
-            if error and error.cls_name not in ("InputFileError", "PublicationBlocked"):
+            if error and error.cls_name != "InputFileError" and not message.startswith(error.cls_name):
                 message = f"{error.cls_name}: {message}"
             lines.append(f"step {event.step_key} failed: {message}")
     return lines
@@ -109,7 +109,7 @@ def _stage_timings(instance, run_id: str) -> dict[str, float]:
     return timings
 
 
-def run_years(years: list[int], log_level: str = "WARNING") -> int:
+def run_years(years: list[int], log_level: str = "CRITICAL") -> int:
     ensure_dagster_home()
     from dagster import DagsterInstance
 
@@ -156,7 +156,8 @@ def main(argv: list[str] | None = None) -> int:
     run = sub.add_parser("run", help="materialise every asset of the given survey years through Dagster")
     run.add_argument("--year", type=int, action="append", help="survey year (repeatable); default: every year in landing/")
     run.add_argument("--wait", type=float, default=0.0, help="seconds to wait for another run to release the warehouse")
-    run.add_argument("--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    run.add_argument("--log-level", default="CRITICAL", choices=["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"],
+                     help="Dagster's own log output on the console (failures are always summarised)")
     sample = sub.add_parser("sample", help="write the reconstructed (synthetic) sample into landing/<year>/")
     sample.add_argument("--year", type=int, action="append", required=True)
     args = parser.parse_args(argv)
@@ -166,6 +167,11 @@ def main(argv: list[str] | None = None) -> int:
 
         for year in args.year:
             counts = write_reconstructed_year(year, landing_dir(year))
+            (landing_dir(year) / "SYNTHETIC.txt").write_text(
+                "These files are a synthetic reconstruction made by `iom sample` (docs/reconstruction.md).\n"
+                "They contain no real survey returns.\n",
+                encoding="utf-8",
+            )
             print(f"iom sample: {year}: synthetic reconstruction written to {landing_dir(year)} ({counts})")
         return EXIT_OK
 

@@ -1,22 +1,17 @@
 """The Dagster code location: every domain's assets, checks, schedules and sensors."""
 
-from __future__ import annotations
-
-import warnings
-
 import dagster as dg
 
-# Per-partition asset checks are a preview feature we rely on deliberately (checks per survey year).
-warnings.filterwarnings("ignore", category=dg.PreviewWarning)
-warnings.filterwarnings("ignore", category=dg.BetaWarning)
-
+from iom_pipeline.defs.publication import assets as publication_assets
+from iom_pipeline.defs.publication import checks as publication_checks
 from iom_pipeline.defs.shared import WAREHOUSE_WRITER_TAG, survey_years, warehouse_resource
 from iom_pipeline.defs.survey import assets as survey_assets
 from iom_pipeline.defs.survey import checks as survey_checks
+from iom_pipeline.defs.survey import schedules as survey_schedules
 
 # One run per survey year builds everything from the landing files to the publication.
 survey_year_job = dg.define_asset_job(
-    name="survey_year_job",
+    name=survey_schedules.JOB_NAME,
     selection=dg.AssetSelection.all(),
     partitions_def=survey_years,
     tags=WAREHOUSE_WRITER_TAG,
@@ -24,9 +19,15 @@ survey_year_job = dg.define_asset_job(
 )
 
 defs = dg.Definitions(
-    assets=dg.load_assets_from_modules([survey_assets]),
-    asset_checks=[survey_checks.mart_integrity_checks, survey_checks.quality_warning_checks],
+    assets=[*dg.load_assets_from_modules([survey_assets, publication_assets])],
+    asset_checks=[
+        survey_checks.mart_integrity_checks,
+        survey_checks.quality_warning_checks,
+        *dg.load_asset_checks_from_modules([publication_checks]),
+    ],
     jobs=[survey_year_job],
+    schedules=[survey_schedules.annual_survey_rerun],
+    sensors=[survey_schedules.landing_sensor],
     resources={"duckdb": warehouse_resource()},
     executor=dg.in_process_executor,
 )

@@ -17,7 +17,6 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-import yaml
 
 from iom_pipeline.paths import REFERENCE_DIR
 from iom_pipeline.questionnaire import CSP_LEVEL, Questionnaire, questionnaire_for_year
@@ -44,11 +43,6 @@ def norm_name(name: str) -> str:
 
 def norm_label(value: str) -> str:
     return value.strip(LABEL_PADDING).lower()
-
-
-def same_option(a: str, b: str) -> bool:
-    """Option ids compared as text; an id YAML 1.1 reads as a number when unquoted matches either way."""
-    return a == b or str(yaml.safe_load(a)) == b or a == str(yaml.safe_load(b))
 
 
 def read_csv(path: Path) -> tuple[list[str], list[dict[str, str]]]:
@@ -179,13 +173,6 @@ class Reference:
             out[(q.id, d.id)] = (n, base)
 
 
-def lookup(figures: dict, question_id: str, option_id: str) -> tuple[int, int]:
-    for (q, o), value in figures.items():
-        if q == question_id and same_option(option_id, o):
-            return value
-    raise KeyError((question_id, option_id))
-
-
 # ----------------------------------------------------------------------------------------
 # Fixtures
 # ----------------------------------------------------------------------------------------
@@ -214,7 +201,7 @@ def test_every_published_figure_is_reproduced(landing, reference, year):
     figures = reference[year].figures()
     wrong = []
     for p in published:
-        n, base = lookup(figures, p["question_id"], p["option_id"])
+        n, base = figures[(p["question_id"], p["option_id"])]
         pct = half_up(100 * n / base) if base else None
         if p["published_pct"] and pct != int(p["published_pct"]):
             wrong.append(f"{p['question_id']}/{p['option_id']}: {n}/{base} = {pct}%, published {p['published_pct']}%")

@@ -40,6 +40,7 @@ class PublishedTable:
     note_refs: list[str] = field(default_factory=list)  # publication.yaml note ids it cites
     caption: str = ""  # HTML caption (defaults to the title)
     group_by: str | None = None  # HTML: a column shown once per group (Table 1's question)
+    source_years: str | None = None  # the years its source covers, when not just the survey year
 
     @property
     def shown_columns(self) -> list[Column]:
@@ -241,6 +242,7 @@ def comparison_table(
         rows=table_rows,
         notes=spec_notes(spec, view.year, settings, **ctx),
         note_refs=["rounding", "bases", "comparison"],
+        source_years=f"{y0} and {y1}",
     )
 
 
@@ -300,6 +302,7 @@ def comparison_all_table(
         notes=["Only questions and answers asked in both surveys are compared."],
         note_refs=["rounding", "bases", "comparison"],
         group_by="question",
+        source_years=f"{y0} and {y1}",
     )
 
 

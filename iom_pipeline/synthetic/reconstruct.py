@@ -783,7 +783,8 @@ class _Builder:
                     raise ReconstructionError(f"the change {before.get('changes')} does not apply to the counted partial")
                 answers, blocks = _restrict(self.qn, answers, blocks, before.get("answers_only"))
                 started = self._days_from(row.started, -rng.randint(1, 3), rng)
-                self._extra_row(row, "earlier partial of a CSP with partial returns only", "Partial", started, None,
+                case = "earlier partial of a CSP with partial returns only" + _differs(before.get("changes"))
+                self._extra_row(row, case, "Partial", started, None,
                                 answers, blocks, SUPERSEDED, "later_return_counted", spec=before)
 
         # Abandoned partial returns before (and after) the completed return that counts.
@@ -799,7 +800,8 @@ class _Builder:
                     started = self._days_from(row.started, -rng.randint(1, 5), rng)
                 else:
                     started = self._days_from(row.ended, rng.randint(1, 5), rng)
-                self._extra_row(row, f"{label} partial return of a CSP that completed one", "Partial", started,
+                case = f"{label} partial return of a CSP that completed one" + _differs(changes)
+                self._extra_row(row, case, "Partial", started,
                                 None, answers, blocks, SUPERSEDED, "completed_return_preferred", spec=spec)
 
         # Corrected resubmissions: two completed returns; the one ended later counts.
@@ -821,7 +823,10 @@ class _Builder:
             if not (ended < row.ended and self.opens <= started <= ended <= self.closes):
                 raise ReconstructionError(f"the resubmission timestamps {stamps} do not make the counted row the later")
             person = None if spec.get("same_person", True) else self._person(rng)
-            self._extra_row(row, "superseded completed return (corrected resubmission)", "Completed", started, ended,
+            case = "superseded completed return (corrected resubmission)" + _differs(changes)
+            if person is not None:
+                case += "; another respondent"
+            self._extra_row(row, case, "Completed", started, ended,
                             answers, blocks, SUPERSEDED, "later_return_counted", person=person, spec=spec)
 
         # Rows that do not answer the screening question.
@@ -889,7 +894,8 @@ class _Builder:
             started, ended = self._span(rng, True)
             self.rows.append(
                 self._new_row(
-                    cases=["matches no frame CSP"], frame_code=None, csp_code=code, csp_name=name,
+                    cases=[f"matches no frame CSP (code {code!r}, name {name!r})"], frame_code=None, csp_code=code,
+                    csp_name=name,
                     status="Completed", started=started, ended=ended, person=self._person(rng),
                     answers=copy.deepcopy(donor.answers), blocks=copy.deepcopy(donor.blocks),
                     outcome=QUARANTINED, reason="unknown_csp",
@@ -989,6 +995,13 @@ class _Builder:
         if unknown:
             raise ReconstructionError(f"columns_last names columns the questionnaire does not have: {sorted(unknown)}")
         return [c for c in header if c not in last] + last
+
+
+def _differs(changes: dict | None) -> str:
+    if not changes:
+        return ""
+    shown = ", ".join(f"{k}={'+'.join(v) if isinstance(v, list) else v}" for k, v in changes.items())
+    return f"; answers {shown}"
 
 
 def _fmt_when(when) -> str:

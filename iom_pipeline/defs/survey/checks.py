@@ -20,6 +20,7 @@ MART_KEYS = {
     "arrangement": ("survey_year", "csp_code", "arrangement_no"),
     "submission_outcome": ("survey_year", "response_id"),
     "dim_csp": ("survey_year", "csp_code"),
+    "year_comparison": ("year_to", "year_from", "question_id", "option_id"),
 }
 
 
@@ -34,12 +35,13 @@ class SqlCheck:
 
 
 def _unique_key_check(table: str, key: tuple[str, ...]) -> SqlCheck:
+    """The first key column is the table's partition (survey year) column."""
     cols = ", ".join(key)
     return SqlCheck(
         name="key_unique",
         asset=("marts", table),
         description=f"({cols}) identifies one row of marts.{table}",
-        sql=f"select {cols}, count(*) as copies from marts.{table} where survey_year = {{year}} group by all having count(*) > 1",
+        sql=f"select {cols}, count(*) as copies from marts.{table} where {key[0]} = {{year}} group by all having count(*) > 1",
     )
 
 

@@ -1,0 +1,169 @@
+"""Publication domain: figures, report and spreadsheets staged per run, then published atomically.
+
+Every asset here writes into the run's staging directory under `$IOM_DATA_DIR/work/`; only the
+final `publication/published` asset moves the year's files into `publication/<year>/` and
+refreshes the BI snapshot, and it runs only when every blocking check upstream passed.
+"""
+
+import json
+import shutil
+from pathlib import Path
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from iom_pipeline.defs.shared import survey_years, warehouse, year_of
+from iom_pipeline.paths import landing_dir
+from iom_pipeline.publish import publish_directory, staging_dir, write_bi_snapshot
+
+MARTS = dg.AssetKey(["marts", "question_summary"])
+MART_DEPS = [
+    dg.AssetKey(["marts", name])
+    for name in ("question_summary", "submission_outcome", "quality_warning", "year_comparison", "csp_return", "arrangement")
+]
+SYNTHETIC_MARKER = "SYNTHETIC.txt"
+
+
+def is_synthetic(year: int) -> bool:
+    """The reconstructed sample says so in its landing directory; real exports never carry it."""
+    return (landing_dir(year) / SYNTHETIC_MARKER).exists()
+
+
+def read_marts(con, year: int) -> dict:
+    return {
+        "question_summary": con.execute("select * from marts.question_summary where survey_year = ?", [year]).df(),
+        "submission_outcome": con.execute("select * from marts.submission_outcome where survey_year = ?", [year]).df(),
+        "quality_warning": con.execute("select * from marts.quality_warning where survey_year = ?", [year]).df(),
+        "year_comparison": con.execute("select * from marts.year_comparison where year_to = ?", [year]).df(),
+    }
+
+
+def _figure_asset(spec):
+    key = dg.AssetKey(["publication", f"figure_{spec.id}"])
+
+    @dg.asset(
+        key=key,
+        deps=[MARTS, dg.AssetKey(["marts", "year_comparison"])],
+        partitions_def=survey_years,
+        group_name="publication",
+        kinds={"matplotlib", "svg", "png", "csv"},
+        description=f"{spec.id}: drawn from marts.question_summary as SVG and PNG with alt text, and its data as CSV "
+        "(assets/publication/figures.yaml).",
+    )
+    def _figure(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
+        from iom_pipeline.publication.config import load_settings
+        from iom_pipeline.publication.data import SummaryView
+        from iom_pipeline.publication.figures import figure_data, write_figure
+
+        year = year_of(context)
+        out = staging_dir(year, context.run_id)
+        with warehouse(duckdb) as con:
+            marts = read_marts(con, year)
+        settings = load_settings()
+        data = figure_data(spec, SummaryView(marts["question_summary"], year, settings), marts["year_comparison"], settings)
+        if data is None:
+            (out / f"{spec.id}.json").write_text("null")
+            return dg.MaterializeResult(metadata={"drawn": False, "reason": "not asked this year, or no comparison"})
+        figure = write_figure(data, out, settings)
+        (out / f"{spec.id}.json").write_text(json.dumps(figure, default=str))
+        return dg.MaterializeResult(
+            metadata={
+                "drawn": True,
+                "title": str(figure.get("title", "")),
+                "alt_text": str(figure.get("alt_text", "")),
+                "svg": dg.MetadataValue.path(str(figure["svg"])),
+                "png": dg.MetadataValue.path(str(figure["png"])),
+                "csv": dg.MetadataValue.path(str(figure["csv"])),
+            }
+        )
+
+    return _figure
+
+
+def _figure_specs():
+    from iom_pipeline.publication.config import figure_specs
+
+    return [s for s in figure_specs() if s.is_figure]
+
+
+figure_assets = [_figure_asset(spec) for spec in _figure_specs()]
+FIGURE_KEYS = [a.key for a in figure_assets]
+
+
+def _staged_figures(out: Path) -> list[dict]:
+    figures = []
+    for spec in _figure_specs():
+        manifest = out / f"{spec.id}.json"
+        figure = json.loads(manifest.read_text()) if manifest.exists() else None
+        if figure:
+            figures.append({k: (Path(v) if k in ("svg", "png", "csv") else v) for k, v in figure.items()})
+    return figures
+
+
+@dg.asset(
+    key=dg.AssetKey(["publication", "report"]),
+    deps=[*MART_DEPS, *FIGURE_KEYS],
+    partitions_def=survey_years,
+    group_name="publication",
+    kinds={"html"},
+    description="report.html: one self-contained file, every number generated from the marts.",
+)
+def report(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
+    from iom_pipeline.publication.report import render_report
+
+    year = year_of(context)
+    out = staging_dir(year, context.run_id)
+    with warehouse(duckdb) as con:
+        marts = read_marts(con, year)
+    path = render_report(year, marts, _staged_figures(out), out / "report.html", synthetic=is_synthetic(year))
+    return dg.MaterializeResult(
+        metadata={"path": dg.MetadataValue.path(str(path)), "bytes": path.stat().st_size, "synthetic": is_synthetic(year)}
+    )
+
+
+@dg.asset(
+    key=dg.AssetKey(["publication", "spreadsheets"]),
+    deps=MART_DEPS,
+    partitions_def=survey_years,
+    group_name="publication",
+    kinds={"xlsx", "ods"},
+    description="Every published table in one accessible spreadsheet (GSS guidance), as XLSX and ODS.",
+)
+def spreadsheets(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
+    from iom_pipeline.publication.spreadsheets import write_spreadsheets
+
+    year = year_of(context)
+    out = staging_dir(year, context.run_id)
+    with warehouse(duckdb) as con:
+        marts = read_marts(con, year)
+    paths = write_spreadsheets(year, marts, out, synthetic=is_synthetic(year))
+    return dg.MaterializeResult(metadata={p.suffix.lstrip("."): dg.MetadataValue.path(str(p)) for p in paths})
+
+
+@dg.asset(
+    key=dg.AssetKey(["publication", "published"]),
+    deps=[dg.AssetKey(["publication", "report"]), dg.AssetKey(["publication", "spreadsheets"]), *FIGURE_KEYS, *MART_DEPS],
+    partitions_def=survey_years,
+    group_name="publication",
+    kinds={"duckdb", "html"},
+    description="The gate's far side: the staged files become publication/<year>/ in one atomic step, and the "
+    "BI snapshot publication/iom_marts.duckdb is rebuilt and renamed into place.",
+)
+def published(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
+    year = year_of(context)
+    out = staging_dir(year, context.run_id)
+    for manifest in out.glob("*.json"):
+        manifest.unlink()  # run bookkeeping, not part of the publication
+    with warehouse(duckdb) as con:
+        snapshot = write_bi_snapshot(con, year, context.run_id)
+    target = publish_directory(out, year)
+    for leftover in out.parent.glob(f"{year}-*"):
+        shutil.rmtree(leftover, ignore_errors=True)  # staging left by runs that failed their checks
+    files = sorted(p.name for p in target.iterdir())
+    return dg.MaterializeResult(
+        metadata={
+            "directory": dg.MetadataValue.path(str(target)),
+            "files": dg.MetadataValue.json(files),
+            "bi_snapshot": dg.MetadataValue.path(str(snapshot)),
+        }
+    )

@@ -1,0 +1,39 @@
+"""Publication domain checks: nothing leaves the gate that should not."""
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from iom_pipeline.defs.shared import survey_years, warehouse, year_of
+from iom_pipeline.personal_data import find_in_files, personal_values
+from iom_pipeline.publish import staging_dir
+
+REPORT = dg.AssetKey(["publication", "report"])
+
+
+@dg.asset_check(
+    asset=REPORT,
+    name="no_personal_data_in_publication",
+    blocking=True,
+    partitions_def=survey_years,
+    additional_deps=[dg.AssetKey(["publication", "spreadsheets"])],
+    description="No respondent name, e-mail or phone number of the year's export appears in any staged "
+    "publication file (report, figures, CSV, spreadsheets).",
+)
+def no_personal_data_in_publication(context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource):
+    year = year_of(context)
+    out = staging_dir(year, context.run.run_id)
+    with warehouse(duckdb) as con:
+        values = personal_values(con, year)
+    hits = find_in_files(out, values)
+    files = sorted(p.name for p in out.rglob("*") if p.is_file())
+    return dg.AssetCheckResult(
+        passed=not hits,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description="none found" if not hits else f"{len(hits)} personal value(s) in {len({f for f, _ in hits})} file(s)",
+        metadata={
+            "files_scanned": len(files),
+            "personal_values_searched": len(values),
+            # Never echo the values themselves: name the files only.
+            "files_with_personal_data": dg.MetadataValue.json(sorted({f for f, _ in hits})),
+        },
+    )

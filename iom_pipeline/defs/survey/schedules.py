@@ -1,0 +1,80 @@
+"""When the survey pipeline runs by itself: the annual rerun, and a sensor on landing/."""
+
+import json
+import os
+import time
+from functools import cache
+
+import dagster as dg
+import yaml
+
+from iom_pipeline.defs.shared import survey_years
+from iom_pipeline.landing import landed_years, settled
+from iom_pipeline.paths import ASSETS_DIR
+
+JOB_NAME = "survey_year_job"
+
+
+@cache
+def automation_config() -> dict:
+    return yaml.safe_load((ASSETS_DIR / "pipeline" / "automation.yaml").read_text(encoding="utf-8"))
+
+
+def _ensure_partitions(instance: dg.DagsterInstance, years: list[str]) -> None:
+    known = set(instance.get_dynamic_partitions(survey_years.name))
+    missing = [y for y in years if y not in known]
+    if missing:
+        instance.add_dynamic_partitions(survey_years.name, missing)
+
+
+@dg.schedule(
+    name="annual_survey_rerun",
+    cron_schedule=automation_config()["annual_schedule"]["cron"],
+    execution_timezone=automation_config()["annual_schedule"]["timezone"],
+    job_name=JOB_NAME,
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Once a year, rebuild and republish every survey year found in landing/.",
+)
+def annual_survey_rerun(context: dg.ScheduleEvaluationContext):
+    years = [str(y.year) for y in landed_years()]
+    if not years:
+        return dg.SkipReason("no survey year in landing/ has both an export and a frame")
+    _ensure_partitions(context.instance, years)
+    stamp = context.scheduled_execution_time.strftime("%Y-%m-%d")
+    return [dg.RunRequest(partition_key=y, run_key=f"annual-{stamp}-{y}") for y in years]
+
+
+def _settle_seconds() -> float:
+    # Operators (and tests) may shorten the settling time without touching configuration.
+    override = os.environ.get("IOM_LANDING_SETTLE_SECONDS")
+    return float(override) if override else float(automation_config()["landing_sensor"]["settle_seconds"])
+
+
+@dg.sensor(
+    name="landing_sensor",
+    job_name=JOB_NAME,
+    minimum_interval_seconds=int(automation_config()["landing_sensor"]["interval_seconds"]),
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Start a run for a survey year when its export and frame are in landing/ and have stopped "
+    "changing (same fingerprint on two ticks, untouched for the settling time). A run key per "
+    "fingerprint means the same files never start two runs.",
+)
+def landing_sensor(context: dg.SensorEvaluationContext):
+    seen = json.loads(context.cursor) if context.cursor else {}
+    now = time.time()
+    requests, new_years, cursor = [], [], {}
+    for landed in landed_years():
+        year = str(landed.year)
+        cursor[year] = landed.fingerprint
+        stable = seen.get(year) == landed.fingerprint and settled(landed, _settle_seconds(), now)
+        if not stable:
+            continue
+        new_years.append(year)
+        requests.append(dg.RunRequest(partition_key=year, run_key=f"landing-{year}-{landed.fingerprint}"))
+    known = set(context.instance.get_dynamic_partitions(survey_years.name))
+    add = [y for y in new_years if y not in known]
+    return dg.SensorResult(
+        run_requests=requests,
+        dynamic_partitions_requests=[survey_years.build_add_request(add)] if add else [],
+        cursor=json.dumps(cursor, sort_keys=True),
+    )
