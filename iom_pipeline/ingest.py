@@ -191,43 +191,55 @@ def prepare(path: Path, work: Path, timestamp_format: str = "%d/%m/%Y %H:%M") ->
     return LandedFile(path, csv_path, encoding, columns, notes)
 
 
-def _duckdb_problem(exc: Exception) -> str:
+def _diagnose(landed: LandedFile, exc: Exception) -> InputFileError:
+    """After DuckDB refused a file, find the row a person should look at (slow path only)."""
+    expected = len(landed.columns)
+    row = 0
+    try:
+        with landed.csv_path.open(encoding="utf-8-sig", newline="") as fh:
+            reader = csv.reader(fh, strict=True)
+            next(reader, None)
+            for row, fields in enumerate(reader, start=1):
+                if len(fields) != expected and fields:
+                    return InputFileError(
+                        landed.source, f"row has {len(fields)} fields where the header has {expected}", row=row
+                    )
+    except csv.Error as err:
+        if "eof" in str(err).lower() or "end of data" in str(err).lower() or "new-line" in str(err).lower():
+            return InputFileError(
+                landed.source,
+                "a quoted value is never closed: the file looks cut short, or a quote is unbalanced",
+                row=row + 1,
+            )
+        return InputFileError(landed.source, f"the file is not valid CSV ({err})", row=row + 1)
+    except UnicodeDecodeError:
+        return InputFileError(landed.source, "the file is not valid UTF-8 text")
     message = str(exc)
-    lowered = message.lower()
-    if "unterminated quote" in lowered or "unterminated" in lowered:
-        return "a quoted value is never closed (the file looks cut short or has an unbalanced quote)"
-    if "maximum line size" in lowered:
-        return f"a row is longer than {MAX_LINE_BYTES // (1024 * 1024)} MB"
-    if "invalid unicode" in lowered:
-        return "the file is not valid UTF-8 text"
-    if "expected" in lowered and "column" in lowered:
-        return "a row has a different number of fields from the header"
-    return message.splitlines()[0]
-
-
-def _duckdb_row(exc: Exception) -> int | None:
-    import re
-
-    match = re.search(r"[Ll]ine:?\s*(\d+)", str(exc))
-    # DuckDB counts the header as line 1; our rows count from the first row after it.
-    return int(match.group(1)) - 1 if match else None
+    if "maximum line size" in message.lower():
+        return InputFileError(landed.source, f"a row is longer than {MAX_LINE_BYTES // (1024 * 1024)} MB")
+    return InputFileError(landed.source, f"the file cannot be read as CSV: {message.splitlines()[0]}")
 
 
 def load_csv_table(con: duckdb.DuckDBPyConnection, landed: LandedFile, table: str) -> int:
-    """Copy a prepared CSV into `table`, every column as text, in file order; returns rows."""
+    """Copy a prepared CSV into `table`, every column as text, in file order; returns rows.
+
+    The columns are the header's, given explicitly (no type sniffing), and strict mode makes a
+    row with a wrong number of fields an error rather than a silently dropped row.
+    """
+    columns = "{" + ", ".join(f"'{c.replace(chr(39), chr(39) * 2)}': 'VARCHAR'" for c in landed.columns) + "}"
     try:
         con.execute(
             f"""
             create or replace table {table} as
-            select * from read_csv(?, header = true, delim = ',', quote = '"', escape = '"',
-                                   all_varchar = true, strict_mode = true, null_padding = false,
-                                   max_line_size = {MAX_LINE_BYTES}, buffer_size = {2 * MAX_LINE_BYTES},
-                                   encoding = 'utf-8')
+            select * from read_csv(?, header = false, skip = 1, auto_detect = false, columns = {columns},
+                                   delim = ',', quote = '"', escape = '"', strict_mode = true,
+                                   null_padding = false, max_line_size = {MAX_LINE_BYTES},
+                                   buffer_size = {2 * MAX_LINE_BYTES}, encoding = 'utf-8')
             """,
             [str(landed.csv_path)],
         )
     except duckdb.Error as exc:
-        raise InputFileError(landed.source, _duckdb_problem(exc), row=_duckdb_row(exc)) from None
+        raise _diagnose(landed, exc) from None
     return int(con.execute(f"select count(*) from {table}").fetchall()[0][0])
 
 
@@ -264,12 +276,14 @@ def land_frame(con: duckdb.DuckDBPyConnection, landing: Path, year: int, work: P
     if blank:
         raise InputFileError(path, "a CSP has no code or no name", row=int(blank[0][0]))
     duplicate = con.execute(
-        f"""select upper(trim(csp_code)) as code, count(*), min(rowid) + 1 from {table}
+        f"""select upper(trim(csp_code)) as code, count(*), list(rowid + 1 order by rowid) from {table}
             group by 1 having count(*) > 1 order by 3 limit 1"""
     ).fetchall()
     if duplicate:
-        code, count, row = duplicate[0]
-        raise InputFileError(path, f"CSP {code} is listed {count} times", row=int(row), column="csp_code")
+        code, count, rows = duplicate[0]
+        raise InputFileError(
+            path, f"CSP {code} is listed {count} times (rows {', '.join(map(str, rows))})", row=int(rows[1]), column="csp_code"
+        )
     return rows
 
 

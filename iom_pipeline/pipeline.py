@@ -71,7 +71,7 @@ def validate(con: duckdb.DuckDBPyConnection, year: int):
             if duplicated
             else "response_id is missing or not a whole number"
         )
-        raise InputFileError(landing_dir(year) / "survey_export", problem, row=first["row"], column="response_id")
+        raise InputFileError(ingest.find_export(landing_dir(year)), problem, row=first["row"], column="response_id")
     return result
 
 

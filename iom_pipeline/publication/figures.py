@@ -62,20 +62,24 @@ class FigureData:
     alt_text: str
     table: PublishedTable
     footnotes: list[str] = field(default_factory=list)
+    finding: bool = True  # the headline states a finding (not the descriptive fallback)
 
 
 # ---------------------------------------------------------------------------------------------
 # Data: spec + marts -> FigureData
 
 
-def _headline(spec: FigureSpec, ctx: dict[str, Any], fallback: str) -> str:
-    """The spec's headline, or the descriptive title when it would quote a suppressed figure."""
+def _headline(spec: FigureSpec, ctx: dict[str, Any], fallback: str) -> tuple[str, bool]:
+    """(headline, states_a_finding): the spec's headline, or the descriptive title when the
+    headline would quote a suppressed figure or its data is missing."""
     tracker: Tracker = ctx["_tracker"]
     try:
         text = render_text(spec.headline, ctx)
-    except (MissingData, IndexError, ZeroDivisionError):
-        return fallback
-    return fallback if tracker.suppressed or not text else text
+    except (MissingData, IndexError, ZeroDivisionError, TypeError):
+        return fallback, False
+    if tracker.suppressed or not text:
+        return fallback, False
+    return text, True
 
 
 def _bar_label(value: Any, suppressed: bool, settings: Settings) -> str:
@@ -115,7 +119,7 @@ def bar_data(spec: FigureSpec, view: SummaryView, settings: Settings) -> FigureD
     }
     title = table.title
     plain = title.split(": ", 1)[1] if ": " in title else title
-    headline = _headline(spec, ctx, plain)
+    headline, finding = _headline(spec, ctx, plain)
     labels = [_bar_label(s.pct_rounded, s.suppressed, settings) for s in stats]
     series = Series(
         name=str(view.year),
@@ -148,6 +152,7 @@ def bar_data(spec: FigureSpec, view: SummaryView, settings: Settings) -> FigureD
         alt_text=alt,
         table=table,
         footnotes=footnotes,
+        finding=finding,
     )
 
 
@@ -186,7 +191,7 @@ def comparison_figure_data(
     }
     title = table.title
     plain = title.split(": ", 1)[1] if ": " in title else title
-    headline = _headline(spec, ctx, plain)
+    headline, finding = _headline(spec, ctx, plain)
     y0, y1 = ctx0["year_from"], view.year
     from_labels = [_bar_label(r.pct_from_rounded, r.suppressed, settings) for r in rows]
     to_labels = [_bar_label(r.pct_to_rounded, r.suppressed, settings) for r in rows]
@@ -221,6 +226,7 @@ def comparison_figure_data(
         alt_text=alt,
         table=table,
         footnotes=footnotes,
+        finding=finding,
     )
 
 
@@ -492,6 +498,7 @@ def write_figure(data: FigureData, out_dir: Path, settings: Settings) -> dict:
         "png": png_path,
         "csv": csv_path,
         "alt_text": data.alt_text,
+        "finding": data.finding,
     }
 
 
@@ -507,7 +514,8 @@ def render_figures(
 
     Writes `<id>.svg`, `<id>.png` and `<id>.csv` into out_dir for each, and returns one dict per
     figure: id, number, kind, title (the headline), description (the numbered descriptive
-    title), subtitle (the base), svg, png, csv (paths) and alt_text. Figures whose question the
+    title), subtitle (the base), svg, png, csv (paths), alt_text, and finding (False when the
+    headline fell back to the descriptive title, e.g. because the figure is suppressed). Figures whose question the
     year did not ask are skipped; the comparison figure is drawn only when year_comparison has
     rows ending in `year`.
     """

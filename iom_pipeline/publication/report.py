@@ -125,6 +125,7 @@ class FigureBlock:
     number: str
     caption: str  # "Figure 1: Agencies involved ..., 2013"
     headline: str
+    finding: bool
     src: str
     alt: str
     width: int | None
@@ -150,6 +151,7 @@ def _figure_block(figure: dict, tables: dict[str, PublishedTable], report_dir: P
         number=number,
         caption=figure.get("description") or figure["title"],
         headline=figure["title"],
+        finding=bool(figure.get("finding", True)),
         src=_data_uri(svg),
         alt=figure["alt_text"],
         width=size[0] if size else None,
@@ -309,7 +311,7 @@ def render_report(
             findings.append(result[0])
     for section in sections:
         for kind, block in section.blocks:
-            if kind == "figure":
+            if kind == "figure" and block.finding:
                 findings.append(block.headline)
 
     context = {

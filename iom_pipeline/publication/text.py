@@ -307,9 +307,9 @@ def render_sentence(
         text = render_text(template, context(tracker))
     except (MissingData, IndexError):
         return None
-    if tracker.suppressed and if_suppressed:
+    if tracker.suppressed and if_suppressed is not None:
         try:
-            text = render_text(if_suppressed, context(Tracker()))
+            text = render_text(if_suppressed, context(Tracker()))  # "" drops the sentence
         except (MissingData, IndexError):
             return None
     if not text or is_missing(text):

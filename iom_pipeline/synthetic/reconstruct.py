@@ -189,6 +189,7 @@ class Reconstruction:
     rows: list[Row]
     published_header: list[str]
     published_rows: list[dict[str, str]]
+    params: dict = field(default_factory=dict)
 
     def manifest(self) -> list[dict]:
         """Every row that is not a plain counted return: what it is and how it must end."""
@@ -511,7 +512,7 @@ class _Builder:
         header = self._header()
         published_header, published_rows = _published_rows(self.year)
         return Reconstruction(
-            self.year, self.qn, self.frame, header, self.rows, published_header, published_rows
+            self.year, self.qn, self.frame, header, self.rows, published_header, published_rows, self.params
         )
 
     def _pin_counted_partials(self) -> None:
@@ -1063,8 +1064,8 @@ def _vary_label(label: str, form: str) -> str:
     }[form]
 
 
-def export_text(rec: Reconstruction, params: dict) -> str:
-    qn = rec.questionnaire
+def export_text(rec: Reconstruction) -> str:
+    qn, params = rec.questionnaire, rec.params
     label_columns = {c.name for c in qn.columns() if c.role in ("single", "tick")}
     variation = (params.get("mess") or {}).get("label_variation") or {}
     share = float(variation.get("share", 0))
@@ -1120,12 +1121,11 @@ def write_reconstructed_year(year: int, out_dir: Path) -> dict:
     Returns the row counts written (headers excluded) and the outcome every export row must
     get under the contract's rules.
     """
-    params = load_parameters(year)
     rec = reconstruct_year(year)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     files = {
-        EXPORT_FILE: ("utf-8-sig", export_text(rec, params)),
+        EXPORT_FILE: ("utf-8-sig", export_text(rec)),
         FRAME_FILE: ("utf-8", _csv_text(["csp_code", "csp_name"], [[c, n] for c, n in rec.frame.items()])),
         PUBLISHED_FILE: (
             "utf-8",
