@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
@@ -19,10 +22,28 @@ survey_years = dg.DynamicPartitionsDefinition(name="survey_year")
 WAREHOUSE_WRITER_TAG = {"iom/warehouse": "writer"}
 
 
+class WarehouseResource(DuckDBResource):
+    """Dagster's DuckDB resource, pointed at `$IOM_DATA_DIR/warehouse/iom.duckdb` when a run starts.
+
+    Reading the location at run time (not import time) lets one process serve several data
+    directories, and the connection is closed even when an asset fails.
+    """
+
+    database: str = ""
+
+    @contextmanager
+    def get_connection(self):
+        path = self.database or str(warehouse_path())
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        con = duckdb.connect(path, config={"custom_user_agent": "iom-pipeline", **self.connection_config})
+        try:
+            yield con
+        finally:
+            con.close()
+
+
 def warehouse_resource() -> DuckDBResource:
-    path = warehouse_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return DuckDBResource(database=str(path))
+    return WarehouseResource()
 
 
 @contextmanager

@@ -56,7 +56,7 @@ def _figure_asset(spec):
         from iom_pipeline.publication.figures import figure_data, write_figure
 
         year = year_of(context)
-        out = staging_dir(year, context.run_id)
+        out = staging_dir(year, context.run.run_id)
         with warehouse(duckdb) as con:
             marts = read_marts(con, year)
         settings = load_settings()
@@ -112,7 +112,7 @@ def report(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.Mate
     from iom_pipeline.publication.report import render_report
 
     year = year_of(context)
-    out = staging_dir(year, context.run_id)
+    out = staging_dir(year, context.run.run_id)
     with warehouse(duckdb) as con:
         marts = read_marts(con, year)
     path = render_report(year, marts, _staged_figures(out), out / "report.html", synthetic=is_synthetic(year))
@@ -133,7 +133,7 @@ def spreadsheets(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> d
     from iom_pipeline.publication.spreadsheets import write_spreadsheets
 
     year = year_of(context)
-    out = staging_dir(year, context.run_id)
+    out = staging_dir(year, context.run.run_id)
     with warehouse(duckdb) as con:
         marts = read_marts(con, year)
     paths = write_spreadsheets(year, marts, out, synthetic=is_synthetic(year))
@@ -151,11 +151,11 @@ def spreadsheets(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> d
 )
 def published(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
     year = year_of(context)
-    out = staging_dir(year, context.run_id)
+    out = staging_dir(year, context.run.run_id)
     for manifest in out.glob("*.json"):
         manifest.unlink()  # run bookkeeping, not part of the publication
     with warehouse(duckdb) as con:
-        snapshot = write_bi_snapshot(con, year, context.run_id)
+        snapshot = write_bi_snapshot(con, year, context.run.run_id)
     target = publish_directory(out, year)
     for leftover in out.parent.glob(f"{year}-*"):
         shutil.rmtree(leftover, ignore_errors=True)  # staging left by runs that failed their checks

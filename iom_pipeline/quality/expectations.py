@@ -1,0 +1,751 @@
+"""Great Expectations 1.x suites for one survey year of a warehouse table, run on a DataFrame.
+
+The caller reads one survey year's rows of a table from DuckDB into a pandas DataFrame
+(`read_table`) and runs the table's suite on it (`run_suite`). GX validates the frame through
+a pandas datasource (`add_dataframe_asset`, a whole-dataframe batch definition), an
+ExpectationSuite and a ValidationDefinition. GX's SQL datasource is not used: over
+duckdb-engine it returns empty results without an error.
+
+Suites are YAML files, one per table, in `assets/expectations/` beside the questionnaire. Each
+expectation is a GX expectation type (snake case, e.g. `expect_column_values_to_be_between`)
+with its kwargs, plus optional keys:
+
+    description:  shown in the Data Docs and in the result
+    severity:     `critical` (default) fails the suite; `warning` / `info` are reported only
+    where:        a row condition: "column OP value" with OP one of == != < <= > >= in, not in,
+                  or "column is null" / "column is not null"; a list of them means all hold.
+                  The value is read as YAML: `outcome == counted`, `base_n > 0`,
+                  `outcome in [counted, superseded]` (quote ids YAML would read otherwise:
+                  `q == 'yes'`).
+    for_each:     repeat the expectation for every questionnaire item of a kind (below); in
+                  its strings `{placeholder}` takes the item's value (`column: "{question_id}"`)
+
+Values that depend on the survey year are references, resolved before GX sees the suite:
+
+    {fact: NAME}           a count the caller measured and passes in `facts` (`export_rows`,
+                           `frame_size`, `counted_rows`; see `warehouse_facts`), or
+                           `survey_year`
+    {questionnaire: NAME}  a value from the year's questionnaire (QUESTIONNAIRE_VALUES), or
+                           inside a for_each, from the item (ITEM_VALUES)
+
+Inside a list, a reference that resolves to a list is spliced in:
+`column_set: [survey_year, csp_code, {questionnaire: csp_answer_columns}]`.
+
+A suite may also `derive` columns on a copy of the frame, for expectations that need a single
+column (`question_option: {join: [question_id, option_id], sep: "/"}`).
+
+for_each kinds (filter with `unit: csp|arrangement` where it applies):
+    single_choice_question   question_id; options_of_question, labels_of_question
+    multi_choice_question    question_id; options_of_question (derived options included)
+    single_choice_column     export column of a single-choice question: column, question_id;
+                             options_of_question, labels_of_question
+    tick_column              export column of a multi-select option: column, question_id,
+                             option_id; label_of_option
+
+Data Docs: with `docs_dir`, the run is stored and rendered as a local Data Docs site whose
+`index.html` is in `docs_dir` (written offline; the pages fetch their stylesheets from public
+CDNs when opened, and read without them). Validation results and suites are kept as JSON in
+`docs_dir/_store/` so that runs from separate processes share one index; the latest
+`KEEP_RUNS` runs of each suite are kept.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import logging
+import math
+import re
+import threading
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterator
+
+import yaml
+
+from iom_pipeline.paths import ASSETS_DIR
+from iom_pipeline.questionnaire import Questionnaire, normalise_label, questionnaire_for_year
+
+if TYPE_CHECKING:
+    import duckdb
+    import pandas as pd
+
+log = logging.getLogger(__name__)
+
+SUITES_DIR = ASSETS_DIR / "expectations"
+DOCS_SITE_NAME = "iom_data_docs"
+DOCS_STORE_DIR = "_store"  # inside docs_dir: the JSON the site is rendered from
+KEEP_RUNS = 20  # validation runs kept (and shown) per suite and survey year
+MAX_EXAMPLES = 5
+# GX's result detail: SUMMARY gives counts and examples of unexpected values (and the Data
+# Docs show up to `partial_unexpected_count` of them).
+RESULT_FORMAT = {"result_format": "SUMMARY", "partial_unexpected_count": 10}
+SEVERITIES = ("critical", "warning", "info")
+FACTS = {
+    "export_rows": "rows of the year's survey export (headers excluded)",
+    "frame_size": "CSPs in the year's survey frame",
+    "counted_rows": "counted returns (submission_outcome rows with outcome 'counted')",
+}
+
+
+# -- suite definitions -------------------------------------------------------------------
+@dataclass(frozen=True)
+class ExpectationSpec:
+    """One expectation with every reference resolved: what GX will be given."""
+
+    type: str
+    kwargs: dict
+    severity: str = "critical"
+    description: str | None = None
+    where: tuple[tuple, ...] = ()  # (column, operator, value) or (column, "is null"/"is not null")
+    where_text: str | None = None
+
+
+@dataclass(frozen=True)
+class ExpandedSuite:
+    name: str  # e.g. csp_return
+    table: str  # e.g. marts.csp_return
+    year: int
+    description: str
+    derive: dict
+    expectations: tuple[ExpectationSpec, ...]
+    facts: dict
+
+
+@cache
+def _definition(name: str) -> dict:
+    path = SUITES_DIR / f"{name}.yaml"
+    if not path.exists():
+        raise ValueError(f"no expectation suite {name!r}: expected one of {', '.join(suite_names())}")
+    with path.open(encoding="utf-8") as fh:
+        doc = yaml.safe_load(fh)
+    if not isinstance(doc, dict) or not isinstance(doc.get("expectations"), list) or "table" not in doc:
+        raise ValueError(f"{path}: a suite needs `table` and a list of `expectations`")
+    return doc
+
+
+def suite_names() -> list[str]:
+    """The suites defined in assets/expectations/, by table name (e.g. `csp_return`)."""
+    return sorted(p.stem for p in SUITES_DIR.glob("*.yaml"))
+
+
+def suite_table(name: str) -> str:
+    """The qualified warehouse table a suite validates (e.g. `marts.csp_return`)."""
+    return _definition(name)["table"]
+
+
+def required_facts(name: str) -> list[str]:
+    """The facts a suite refers to, which the caller must pass to `run_suite`."""
+    found: set[str] = set()
+
+    def walk(value):
+        if isinstance(value, dict):
+            if set(value) == {"fact"}:
+                found.add(str(value["fact"]))
+            for v in value.values():
+                walk(v)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v)
+
+    walk(_definition(name)["expectations"])
+    return sorted(found - {"survey_year"})
+
+
+def _questionnaire_values(qn: Questionnaire) -> dict[str, Any]:
+    def answer_columns(unit: str, with_derived: bool) -> list[str]:
+        cols: list[str] = []
+        for q in qn.questions:
+            if q.unit != unit:
+                continue
+            if q.type == "single":
+                cols.append(q.id)
+            else:
+                cols += [f"{q.id}_{o.id}" for o in q.options]
+                if with_derived:
+                    cols += [f"{q.id}_{d.id}" for d in q.derived_options]
+        return cols + [t.id for t in qn.free_text if t.unit == unit]
+
+    pairs = [[q.id, o.id] for q in qn.questions for o in [*q.options, *q.derived_options]]
+    return {
+        "version": qn.version,
+        "block_count": qn.block_count,
+        "screening_question": qn.screening_question,
+        "answer_columns": qn.answer_column_names,
+        # The marts' column layout (sql/marts/csp_return.sql, arrangement.sql).
+        "csp_answer_columns": answer_columns("csp", with_derived=True),
+        "arrangement_answer_columns": answer_columns("arrangement", with_derived=False),
+        "question_option_pairs": pairs,
+        "question_option_keys": [f"{q}/{o}" for q, o in pairs],
+        "question_units": [[q.id, q.unit] for q in qn.questions],
+    }
+
+
+QUESTIONNAIRE_VALUES = (
+    "version",
+    "block_count",
+    "screening_question",
+    "answer_columns",
+    "csp_answer_columns",
+    "arrangement_answer_columns",
+    "question_option_pairs",
+    "question_option_keys",
+    "question_units",
+)
+ITEM_VALUES = ("options_of_question", "labels_of_question", "label_of_option")
+
+
+def _items(qn: Questionnaire, kind: str, unit: str | None) -> list[tuple[dict, dict]]:
+    """(placeholders, item-level values) for each item of a for_each kind."""
+    def labels(q) -> list[str]:
+        return [normalise_label(o.label) for o in q.options]
+
+    items: list[tuple[dict, dict]] = []
+    if kind in ("single_choice_question", "multi_choice_question"):
+        wanted = "single" if kind == "single_choice_question" else "multi"
+        for q in qn.questions:
+            if q.type != wanted or (unit and q.unit != unit):
+                continue
+            options = q.option_ids + ([d.id for d in q.derived_options] if wanted == "multi" else [])
+            items.append(({"question_id": q.id, "unit": q.unit},
+                          {"options_of_question": options, "labels_of_question": labels(q)}))
+    elif kind in ("single_choice_column", "tick_column"):
+        role = "single" if kind == "single_choice_column" else "tick"
+        for c in qn.columns():
+            if c.role != role or (unit and c.unit != unit):
+                continue
+            q = qn.question(c.item_id)
+            placeholders = {"column": c.name, "question_id": q.id, "unit": q.unit, "block_no": c.block_no}
+            values = {"options_of_question": q.option_ids, "labels_of_question": labels(q)}
+            if role == "tick":
+                placeholders["option_id"] = c.option_id
+                values["label_of_option"] = normalise_label(c.label or "")
+            items.append((placeholders, values))
+    else:
+        raise ValueError(
+            f"unknown for_each {kind!r}: use single_choice_question, multi_choice_question, "
+            "single_choice_column or tick_column"
+        )
+    return items
+
+
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
+class _Scope:
+    def __init__(self, suite: str, year: int, facts: dict, qn_values: dict, placeholders=None, item_values=None):
+        self.suite, self.year, self.facts, self.qn_values = suite, year, facts, qn_values
+        self.placeholders = placeholders or {}
+        self.item_values = item_values or {}
+
+    def fact(self, name: str):
+        if name == "survey_year":
+            return self.year
+        if name not in self.facts:
+            raise ValueError(f"suite {self.suite} needs the fact {name!r}; facts given: {sorted(self.facts) or 'none'}")
+        return self.facts[name]
+
+    def questionnaire(self, name: str):
+        if name in self.item_values:
+            return self.item_values[name]
+        if name in self.qn_values:
+            return self.qn_values[name]
+        known = sorted({*self.qn_values, *self.item_values})
+        raise ValueError(f"suite {self.suite}: unknown questionnaire value {name!r} here; known: {', '.join(known)}")
+
+    def fill(self, text: str) -> str:
+        # Only known placeholders are replaced, so regular expressions like \d{8} survive.
+        return _PLACEHOLDER.sub(
+            lambda m: str(self.placeholders[m.group(1)]) if m.group(1) in self.placeholders else m.group(0), text
+        )
+
+
+def _is_reference(value) -> bool:
+    return isinstance(value, dict) and len(value) == 1 and next(iter(value)) in ("fact", "questionnaire")
+
+
+def _resolve(value, scope: _Scope):
+    if _is_reference(value):
+        kind, name = next(iter(value.items()))
+        return scope.fact(str(name)) if kind == "fact" else scope.questionnaire(str(name))
+    if isinstance(value, dict):
+        return {k: _resolve(v, scope) for k, v in value.items()}
+    if isinstance(value, list):
+        out: list = []
+        for v in value:
+            resolved = _resolve(v, scope)
+            if _is_reference(v) and isinstance(resolved, list):
+                out.extend(resolved)
+            else:
+                out.append(resolved)
+        return out
+    if isinstance(value, str):
+        return scope.fill(value)
+    return value
+
+
+_NULLITY = re.compile(r"^\s*(\w+)\s+(is\s+not\s+null|is\s+null)\s*$", re.IGNORECASE)
+_COMPARISON = re.compile(r"^\s*(\w+)\s*(==|!=|<=|>=|<|>|not\s+in\b|in\b)\s*(.+?)\s*$", re.IGNORECASE)
+
+
+def _parse_condition(text: str) -> tuple:
+    if m := _NULLITY.match(text):
+        return (m.group(1), "is not null" if "not" in m.group(2).lower() else "is null")
+    if m := _COMPARISON.match(text):
+        op = " ".join(m.group(2).lower().split())
+        value = yaml.safe_load(m.group(3))
+        if op in ("in", "not in") and not isinstance(value, list):
+            raise ValueError(f"condition {text!r}: `{op}` needs a list, e.g. [a, b]")
+        return (m.group(1), op, value)
+    raise ValueError(f"cannot read the condition {text!r}: write `column OP value` or `column is [not] null`")
+
+
+def expand_suite(name: str, year: int, facts: dict | None = None) -> ExpandedSuite:
+    """The suite for one survey year: for_each repeated, references resolved. No GX needed."""
+    doc = _definition(name)
+    qn = questionnaire_for_year(year)
+    facts = {k: _plain(v) for k, v in (facts or {}).items()}
+    qn_values = _questionnaire_values(qn)
+    specs: list[ExpectationSpec] = []
+    for index, entry in enumerate(doc["expectations"]):
+        where_label = f"{name}.yaml expectation {index + 1} ({entry.get('type')})"
+        unknown = set(entry) - {"type", "kwargs", "description", "severity", "where", "for_each", "unit"}
+        if unknown or "type" not in entry:
+            raise ValueError(f"{where_label}: needs `type`; unknown keys {sorted(unknown)}")
+        severity = str(entry.get("severity", "critical")).lower()
+        if severity not in SEVERITIES:
+            raise ValueError(f"{where_label}: severity must be one of {', '.join(SEVERITIES)}")
+        if "for_each" in entry:
+            items = _items(qn, entry["for_each"], entry.get("unit"))
+        else:
+            items = [({}, {})]
+        for placeholders, item_values in items:
+            scope = _Scope(name, year, facts, qn_values, placeholders, item_values)
+            kwargs = _resolve(entry.get("kwargs") or {}, scope)
+            where = entry.get("where") or []
+            where_texts = [scope.fill(w) for w in ([where] if isinstance(where, str) else where)]
+            description = entry.get("description")
+            specs.append(
+                ExpectationSpec(
+                    type=str(entry["type"]),
+                    kwargs=kwargs,
+                    severity=severity,
+                    description=scope.fill(description) if description else None,
+                    where=tuple(_parse_condition(w) for w in where_texts),
+                    where_text=" and ".join(where_texts) or None,
+                )
+            )
+    return ExpandedSuite(
+        name=name,
+        table=doc["table"],
+        year=int(year),
+        description=doc.get("description", ""),
+        derive=doc.get("derive") or {},
+        expectations=tuple(specs),
+        facts=facts,
+    )
+
+
+# -- results -----------------------------------------------------------------------------
+@dataclass
+class SuiteResult:
+    suite: str
+    table: str
+    survey_year: int
+    success: bool  # no critical expectation failed
+    statistics: dict
+    results: list[dict]
+    docs_url: str | None = None  # this run's Data Docs page
+    docs_index: str | None = None  # the site's index.html
+    docs_error: str | None = None
+
+    @property
+    def failures(self) -> list[dict]:
+        """Failed expectations, critical first."""
+        failed = [r for r in self.results if not r["success"]]
+        return sorted(failed, key=lambda r: SEVERITIES.index(r["severity"]))
+
+    def failed(self, expectation_type: str, column: str | None = None) -> list[dict]:
+        return [
+            r for r in self.results
+            if not r["success"] and r["expectation"] == expectation_type and (column is None or column in r["columns"])
+        ]
+
+    def summary(self) -> str:
+        s = self.statistics
+        head = (
+            f"{self.table} {self.survey_year}: {s['successful_expectations']}/{s['evaluated_expectations']} "
+            f"expectations met" + ("" if self.success else f", {s['failed_critical']} critical failing")
+        )
+        lines = [head]
+        for r in self.failures:
+            lines.append(f"  [{r['severity']}] {describe(r)}")
+        return "\n".join(lines)
+
+
+def describe(result: dict) -> str:
+    """One line for a failed (or passed) expectation: what, where, and what was seen."""
+    parts = [result["expectation"]]
+    if result["columns"]:
+        parts.append("(" + ", ".join(result["columns"]) + ")")
+    if result["kwargs"]:
+        parts.append(result["kwargs"])
+    if result.get("where"):
+        parts.append(f"where {result['where']}")
+    seen = []
+    if result.get("exception"):
+        seen.append(f"error: {result['exception']}")
+    if result.get("observed_value") is not None:
+        seen.append(f"observed {result['observed_value']!r}")
+    if result.get("missing"):
+        seen.append(f"missing {result['missing']!r}")
+    if result.get("unexpected_count"):
+        seen.append(f"{result['unexpected_count']} unexpected, e.g. {result['unexpected_examples']!r}")
+    return " ".join(parts) + (": " + "; ".join(seen) if seen else "")
+
+
+def _plain(value):
+    """A JSON-friendly copy of a value from GX or pandas."""
+    if value is None or isinstance(value, (bool, str, int)):
+        return value
+    if isinstance(value, float):
+        return None if math.isnan(value) else value
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (set, frozenset)):
+        return sorted((_plain(v) for v in value), key=str)
+    if isinstance(value, (dt.datetime, dt.date)):
+        return value.isoformat()
+    if hasattr(value, "isoformat") and callable(value.isoformat):  # pandas Timestamp
+        try:
+            return value.isoformat()
+        except ValueError:  # NaT
+            return None
+    if hasattr(value, "item"):  # numpy scalar
+        return _plain(value.item())
+    try:
+        import pandas as pd
+
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    return str(value)
+
+
+_COLUMN_KWARGS = ("column", "column_A", "column_B", "column_list")
+_HIDDEN_KWARGS = {*_COLUMN_KWARGS, "row_condition", "condition_parser", "result_format", "catch_exceptions", "batch_id"}
+
+
+def _short(value, limit: int = 6) -> str:
+    if isinstance(value, list) and len(value) > limit:
+        return "[" + ", ".join(repr(v) for v in value[:limit]) + f", ... ({len(value)} values)]"
+    return repr(value)
+
+
+def _summarise_kwargs(kwargs: dict) -> str:
+    return ", ".join(f"{k}={_short(_plain(v))}" for k, v in kwargs.items() if k not in _HIDDEN_KWARGS and v is not None)
+
+
+def _columns(kwargs: dict) -> list[str]:
+    if "column_list" in kwargs:
+        return list(kwargs["column_list"])
+    return [kwargs[k] for k in ("column", "column_A", "column_B") if kwargs.get(k) is not None]
+
+
+def _result_dict(spec: ExpectationSpec, gx_result) -> dict:
+    raw = gx_result.result or {}
+    kwargs = spec.kwargs
+    out: dict[str, Any] = {
+        "expectation": spec.type,
+        "columns": _columns(kwargs),
+        "kwargs": _summarise_kwargs(kwargs),
+        "where": spec.where_text,
+        "severity": spec.severity,
+        "description": spec.description,
+        "success": bool(gx_result.success),
+        "observed_value": None,
+        "element_count": raw.get("element_count"),
+        "unexpected_count": raw.get("unexpected_count"),
+        "unexpected_percent": _plain(raw.get("unexpected_percent")),
+        "unexpected_examples": _plain((raw.get("partial_unexpected_list") or [])[:MAX_EXAMPLES]),
+        "missing": None,
+        "exception": None,
+    }
+    observed = _plain(raw.get("observed_value"))
+    if spec.type == "expect_column_distinct_values_to_contain_set" and isinstance(observed, list):
+        out["missing"] = sorted(set(map(str, kwargs.get("value_set") or [])) - set(map(str, observed)))
+    if isinstance(observed, list) and len(observed) > 20:
+        observed = observed[:20] + [f"... ({len(observed)} values)"]
+    out["observed_value"] = observed
+    info = gx_result.exception_info or {}
+    # A result's exception_info is either one dict or a dict of them, keyed by metric.
+    infos = [info] if "raised_exception" in info else [v for v in info.values() if isinstance(v, dict)]
+    messages = [i.get("exception_message") for i in infos if i.get("raised_exception")]
+    if messages:
+        out["exception"] = "; ".join(str(m) for m in messages)
+        out["success"] = False
+    return out
+
+
+# -- Great Expectations ------------------------------------------------------------------
+_LOCK = threading.RLock()
+_CONTEXTS: dict[str | None, Any] = {}
+
+
+def _context(docs_dir: Path | None):
+    """One ephemeral GX context per Data Docs directory (None: no docs), kept for the process."""
+    key = str(docs_dir) if docs_dir else None
+    if key in _CONTEXTS:
+        return _CONTEXTS[key]
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import (
+        DataContextConfig,
+        InMemoryStoreBackendDefaults,
+        ProgressBarsConfig,
+    )
+
+    defaults = InMemoryStoreBackendDefaults()
+    sites: dict = {}
+    if docs_dir is not None:
+        store = docs_dir / DOCS_STORE_DIR
+        for store_name, sub in (
+            (defaults.expectations_store_name, "expectations"),
+            (defaults.validation_results_store_name, "validations"),
+        ):
+            defaults.stores[store_name]["store_backend"] = {
+                "class_name": "TupleFilesystemStoreBackend",
+                "base_directory": str(store / sub),
+            }
+        sites[DOCS_SITE_NAME] = {
+            "class_name": "SiteBuilder",
+            "show_how_to_buttons": False,
+            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            "site_section_builders": {"profiling": "None"},
+        }
+    config = DataContextConfig(
+        store_backend_defaults=defaults,
+        data_docs_sites=sites,
+        analytics_enabled=False,
+        progress_bars=ProgressBarsConfig(globally=False),
+    )
+    context = gx.get_context(mode="ephemeral", project_config=config)
+    context.data_sources.add_pandas("iom_warehouse")
+    _CONTEXTS[key] = context
+    return context
+
+
+def _batch_definition(context, table: str):
+    source = context.data_sources.get("iom_warehouse")
+    try:
+        asset = source.get_asset(table)
+    except LookupError:
+        asset = source.add_dataframe_asset(table)
+    try:
+        return asset.get_batch_definition("survey_year")
+    except (KeyError, LookupError):
+        return asset.add_batch_definition_whole_dataframe("survey_year")
+
+
+def _row_condition(where: tuple[tuple, ...]):
+    if not where:
+        return None
+    conditions = []
+    for cond in where:
+        column = {"name": cond[0]}
+        if cond[1] in ("is null", "is not null"):
+            conditions.append({"type": "nullity", "column": column, "is_null": cond[1] == "is null"})
+        else:
+            op = {"in": "IN", "not in": "NOT_IN"}.get(cond[1], cond[1])
+            conditions.append({"type": "comparison", "column": column, "operator": op, "parameter": cond[2]})
+    return conditions[0] if len(conditions) == 1 else {"type": "and", "conditions": conditions}
+
+
+def _gx_suite(expanded: ExpandedSuite, suite_name: str):
+    import great_expectations as gx
+    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+
+    expectations = []
+    for i, spec in enumerate(expanded.expectations):
+        kwargs = dict(spec.kwargs)
+        if condition := _row_condition(spec.where):
+            kwargs["row_condition"] = condition
+        config = ExpectationConfiguration(
+            type=spec.type,
+            kwargs=kwargs,
+            description=spec.description,
+            severity=spec.severity,
+            meta={"index": i, **({"where": spec.where_text} if spec.where_text else {})},
+        )
+        try:
+            expectations.append(config.to_domain_obj())
+        except Exception as exc:  # an unknown type or a bad kwarg in the YAML
+            raise ValueError(f"suite {expanded.name}: cannot build {spec.type} {spec.kwargs}: {exc}") from exc
+    return gx.ExpectationSuite(
+        name=suite_name,
+        expectations=expectations,
+        meta={
+            "table": expanded.table,
+            "survey_year": expanded.year,
+            "questionnaire": questionnaire_for_year(expanded.year).version,
+            "facts": expanded.facts,
+            "description": expanded.description,
+        },
+    )
+
+
+def _derived_frame(df: "pd.DataFrame", derive: dict) -> "pd.DataFrame":
+    if not derive:
+        return df
+    extra = {}
+    for column, how in derive.items():
+        parts = [df[c].astype("string") for c in how["join"]]
+        joined = parts[0]
+        for p in parts[1:]:
+            joined = joined + str(how.get("sep", "/")) + p
+        extra[column] = joined.astype(object).where(joined.notna(), None)
+    return df.assign(**extra)
+
+
+@contextmanager
+def _docs_lock(docs_dir: Path) -> Iterator[None]:
+    """Separate processes (Dagster steps) share the site: one writes at a time."""
+    docs_dir.mkdir(parents=True, exist_ok=True)
+    with (docs_dir / ".lock").open("a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _prune(context, suite_name: str, keep: int) -> None:
+    """Drop the oldest stored runs of a suite; the next index build removes their pages."""
+    store = context.validation_results_store
+    keys = [k for k in store.list_keys() if k.expectation_suite_identifier.name == suite_name]
+    keys.sort(key=lambda k: str(k.run_id.run_time))
+    for key in keys[: max(0, len(keys) - keep)]:
+        store.remove_key(key)
+
+
+def run_suite(
+    table: str,
+    df: "pd.DataFrame",
+    year: int,
+    facts: dict | None = None,
+    docs_dir: Path | None = None,
+    run_name: str | None = None,
+) -> SuiteResult:
+    """Validate one survey year's rows of `table` (a suite name, e.g. `csp_return`) with GX.
+
+    `facts` are the counts the suite compares the frame with (`required_facts(table)`; the
+    same dict, from `warehouse_facts`, serves every suite). With `docs_dir`, the run is added
+    to the Data Docs site there. `run_name` labels the run in the Data Docs.
+    """
+    name = table.split(".")[-1]
+    expanded = expand_suite(name, year, facts)
+    missing = [f for f in required_facts(name) if f not in expanded.facts]
+    if missing:
+        raise ValueError(f"suite {name} needs the facts {missing}; pass them in `facts`")
+    frame = _derived_frame(df, expanded.derive)
+    docs_dir = Path(docs_dir).resolve() if docs_dir is not None else None
+    suite_name = f"{name}_{int(year)}"
+
+    from great_expectations.core.run_identifier import RunIdentifier
+
+    with _LOCK, (_docs_lock(docs_dir) if docs_dir else nullcontext()):
+        import great_expectations as gx
+        from great_expectations.data_context.types.resource_identifiers import (
+            ExpectationSuiteIdentifier,
+            ValidationResultIdentifier,
+        )
+
+        context = _context(docs_dir)
+        suite = context.suites.add_or_update(_gx_suite(expanded, suite_name))
+        validation = context.validation_definitions.add_or_update(
+            gx.ValidationDefinition(name=suite_name, data=_batch_definition(context, name), suite=suite)
+        )
+        run_id = RunIdentifier(
+            run_name=run_name or f"survey_year_{int(year)}", run_time=dt.datetime.now(dt.timezone.utc)
+        )
+        if docs_dir:
+            _prune(context, suite_name, KEEP_RUNS - 1)
+        gx_result = validation.run(batch_parameters={"dataframe": frame}, result_format=RESULT_FORMAT, run_id=run_id)
+        if not docs_dir:
+            # Nothing reads an in-memory result again: keep a long-lived process from growing.
+            for key in context.validation_results_store.list_keys():
+                context.validation_results_store.remove_key(key)
+
+        by_index = {}
+        for r in gx_result.results:
+            by_index[(r.expectation_config.meta or {}).get("index")] = r
+        results = [_result_dict(spec, by_index[i]) for i, spec in enumerate(expanded.expectations)]
+
+        docs_url = docs_index = docs_error = None
+        if docs_dir:
+            result_id = ValidationResultIdentifier(
+                expectation_suite_identifier=ExpectationSuiteIdentifier(name=suite_name),
+                run_id=run_id,
+                batch_identifier=gx_result.batch_id,
+            )
+            try:
+                built = context.build_data_docs(
+                    site_names=[DOCS_SITE_NAME],
+                    resource_identifiers=[result_id, ExpectationSuiteIdentifier(name=suite_name)],
+                )
+                docs_index = built.get(DOCS_SITE_NAME)
+                urls = context.get_docs_sites_urls(resource_identifier=result_id, site_names=[DOCS_SITE_NAME])
+                docs_url = urls[0]["site_url"] if urls else None
+            except Exception as exc:  # the docs are a view: never lose the validation for them
+                log.warning("Data Docs for %s %s were not written: %s", name, year, exc)
+                docs_error = f"{type(exc).__name__}: {exc}"
+
+    failed = [r for r in results if not r["success"]]
+    evaluated = len(results)
+    statistics = {
+        "evaluated_expectations": evaluated,
+        "successful_expectations": evaluated - len(failed),
+        "unsuccessful_expectations": len(failed),
+        "success_percent": 100.0 * (evaluated - len(failed)) / evaluated if evaluated else 100.0,
+        "failed_critical": sum(r["severity"] == "critical" for r in failed),
+        "failed_warning": sum(r["severity"] != "critical" for r in failed),
+    }
+    return SuiteResult(
+        suite=name,
+        table=expanded.table,
+        survey_year=int(year),
+        success=statistics["failed_critical"] == 0,
+        statistics=statistics,
+        results=results,
+        docs_url=docs_url,
+        docs_index=docs_index,
+        docs_error=docs_error,
+    )
+
+
+# -- reading the warehouse ---------------------------------------------------------------
+def read_table(con: "duckdb.DuckDBPyConnection", table: str, year: int) -> "pd.DataFrame":
+    """One survey year's rows of a suite's table, as the suite expects them."""
+    qualified = suite_table(table.split(".")[-1])
+    return con.execute(f"select * from {qualified} where survey_year = ?", [int(year)]).df()
+
+
+def warehouse_facts(con: "duckdb.DuckDBPyConnection", year: int) -> dict[str, int]:
+    """The facts every suite may need (FACTS), counted from the raw layer and the outcomes."""
+    year = int(year)
+    facts = {}
+    for fact, sql, params in (
+        ("export_rows", f"select count(*) from raw.survey_export_{year}", []),
+        ("frame_size", f"select count(*) from raw.frame_{year}", []),
+        ("counted_rows", "select count(*) from marts.submission_outcome where survey_year = ? and outcome = 'counted'", [year]),
+    ):
+        try:
+            facts[fact] = int(con.execute(sql, params).fetchone()[0])
+        except Exception as exc:  # a table not built yet: the suites that need it say so
+            log.debug("fact %s not available: %s", fact, exc)
+    return facts
