@@ -16,7 +16,6 @@ from iom_pipeline.ingest import InputFileError
 from iom_pipeline.paths import landing_dir, work_dir
 from iom_pipeline.questionnaire import Questionnaire, questionnaire_for_year
 from iom_pipeline.sql_models import SqlModel, macro_statements, models_in_order
-from iom_pipeline.validation import validate_submissions
 from iom_pipeline.warehouse import build_model, ensure_schemas, load_questionnaire_tables
 
 
@@ -61,6 +60,8 @@ def build_models(con: duckdb.DuckDBPyConnection, year: int, models: list[SqlMode
 
 def validate(con: duckdb.DuckDBPyConnection, year: int):
     """pandera validation of the staged submissions; a bad `response_id` refuses the file."""
+    from iom_pipeline.validation import validate_submissions  # pandera and polars: loaded when used
+
     qn: Questionnaire = questionnaire_for_year(year)
     result, file_level = validate_submissions(con, qn, year)
     if file_level:

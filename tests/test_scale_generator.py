@@ -7,7 +7,6 @@ which also cross-checks what the generator says it injected.
 from __future__ import annotations
 
 import importlib.util
-import re
 import subprocess
 import sys
 from pathlib import Path

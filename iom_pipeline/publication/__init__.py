@@ -34,19 +34,38 @@ __all__ = [
 ]
 
 
-def render_figures(year, question_summary, out_dir, year_comparison=None, **kwargs) -> list[dict]:
+def render_figures(
+    year: int,
+    question_summary: pd.DataFrame,
+    out_dir: Path,
+    year_comparison: pd.DataFrame | None = None,
+    **kwargs,
+) -> list[dict]:
     from iom_pipeline.publication.figures import render_figures as _render_figures
 
     return _render_figures(year, question_summary, out_dir, year_comparison, **kwargs)
 
 
-def render_report(year, marts, figures, out_path, synthetic, **kwargs) -> Path:
+def render_report(
+    year: int,
+    marts: dict[str, pd.DataFrame],
+    figures: list[dict],
+    out_path: Path,
+    synthetic: bool,
+    **kwargs,
+) -> Path:
     from iom_pipeline.publication.report import render_report as _render_report
 
     return _render_report(year, marts, figures, out_path, synthetic, **kwargs)
 
 
-def write_spreadsheets(year, marts, out_dir, synthetic, **kwargs) -> list[Path]:
+def write_spreadsheets(
+    year: int,
+    marts: dict[str, pd.DataFrame],
+    out_dir: Path,
+    synthetic: bool,
+    **kwargs,
+) -> list[Path]:
     from iom_pipeline.publication.spreadsheets import write_spreadsheets as _write_spreadsheets
 
     return _write_spreadsheets(year, marts, out_dir, synthetic, **kwargs)

@@ -38,35 +38,60 @@ def read_marts(con, year: int) -> dict:
     }
 
 
-def _figure_asset(spec):
-    key = dg.AssetKey(["publication", f"figure_{spec.id}"])
+def _figure_specs():
+    from iom_pipeline.publication.config import figure_specs
 
-    @dg.asset(
-        key=key,
-        deps=[MARTS, dg.AssetKey(["marts", "year_comparison"])],
-        partitions_def=survey_years,
-        group_name="publication",
-        kinds={"matplotlib", "svg", "png", "csv"},
-        description=f"{spec.id}: drawn from marts.question_summary as SVG and PNG with alt text, and its data as CSV "
-        "(assets/publication/figures.yaml).",
-    )
-    def _figure(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
-        from iom_pipeline.publication.config import load_settings
-        from iom_pipeline.publication.data import SummaryView
-        from iom_pipeline.publication.figures import figure_data, write_figure
+    return [s for s in figure_specs() if s.is_figure]
 
-        year = year_of(context)
-        out = staging_dir(year, context.run.run_id)
-        with warehouse(duckdb) as con:
-            marts = read_marts(con, year)
-        settings = load_settings()
-        data = figure_data(spec, SummaryView(marts["question_summary"], year, settings), marts["year_comparison"], settings)
+
+def figure_key(spec) -> dg.AssetKey:
+    return dg.AssetKey(["publication", f"figure_{spec.id}"])
+
+
+@dg.multi_asset(
+    name="figures",
+    specs=[
+        dg.AssetSpec(
+            figure_key(spec),
+            deps=[MARTS, dg.AssetKey(["marts", "year_comparison"])],
+            group_name="publication",
+            kinds={"matplotlib", "svg", "png", "csv"},
+            description=f"{spec.id}: drawn from the marts as SVG and PNG with alt text, and its data as CSV "
+            "(configured in assets/publication/figures.yaml).",
+            skippable=True,
+        )
+        for spec in _figure_specs()
+    ],
+    partitions_def=survey_years,
+    can_subset=True,
+)
+def figures(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
+    """Every configured figure, one asset each, drawn in one step (matplotlib is loaded once)."""
+    from iom_pipeline.publication.config import load_settings
+    from iom_pipeline.publication.data import SummaryView
+    from iom_pipeline.publication.figures import figure_data, write_figure
+
+    year = year_of(context)
+    out = staging_dir(year, context.run.run_id)
+    with warehouse(duckdb) as con:
+        marts = read_marts(con, year)
+    settings = load_settings()
+    view = SummaryView(marts["question_summary"], year, settings)
+    for spec in _figure_specs():
+        if figure_key(spec) not in context.selected_asset_keys:
+            continue
+        data = figure_data(spec, view, marts["year_comparison"], settings)
         if data is None:
             (out / f"{spec.id}.json").write_text("null")
-            return dg.MaterializeResult(metadata={"drawn": False, "reason": "not asked this year, or no comparison"})
+            yield dg.MaterializeResult(
+                asset_key=figure_key(spec),
+                metadata={"drawn": False, "reason": "not asked this year, or no earlier year to compare with"},
+            )
+            continue
         figure = write_figure(data, out, settings)
         (out / f"{spec.id}.json").write_text(json.dumps(figure, default=str))
-        return dg.MaterializeResult(
+        yield dg.MaterializeResult(
+            asset_key=figure_key(spec),
             metadata={
                 "drawn": True,
                 "title": str(figure.get("title", "")),
@@ -74,20 +99,11 @@ def _figure_asset(spec):
                 "svg": dg.MetadataValue.path(str(figure["svg"])),
                 "png": dg.MetadataValue.path(str(figure["png"])),
                 "csv": dg.MetadataValue.path(str(figure["csv"])),
-            }
+            },
         )
 
-    return _figure
 
-
-def _figure_specs():
-    from iom_pipeline.publication.config import figure_specs
-
-    return [s for s in figure_specs() if s.is_figure]
-
-
-figure_assets = [_figure_asset(spec) for spec in _figure_specs()]
-FIGURE_KEYS = [a.key for a in figure_assets]
+FIGURE_KEYS = [figure_key(spec) for spec in _figure_specs()]
 
 
 def _staged_figures(out: Path) -> list[dict]:
