@@ -96,8 +96,9 @@ def _failures(result) -> list[str]:
     return lines
 
 
-def _stage_timings(instance, run_id: str) -> dict[str, float]:
-    starts, timings = {}, {}
+def _stage_timings(instance, run_id: str) -> dict[str, dict[str, float]]:
+    """Seconds per Dagster step, and per SQL model (from each model's materialisation)."""
+    starts, steps, models = {}, {}, {}
     for entry in instance.all_logs(run_id):
         event = entry.dagster_event
         if event is None:
@@ -105,8 +106,13 @@ def _stage_timings(instance, run_id: str) -> dict[str, float]:
         if event.event_type_value == "STEP_START":
             starts[event.step_key] = entry.timestamp
         elif event.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE") and event.step_key in starts:
-            timings[event.step_key] = round(entry.timestamp - starts[event.step_key], 3)
-    return timings
+            steps[event.step_key] = round(entry.timestamp - starts[event.step_key], 3)
+        elif event.event_type_value == "ASSET_MATERIALIZATION":
+            materialization = event.event_specific_data.materialization
+            seconds = materialization.metadata.get("build_seconds")
+            if seconds is not None:
+                models[materialization.asset_key.path[-1]] = seconds.value
+    return {"steps": steps, "models": models}
 
 
 def run_years(years: list[int], log_level: str = "CRITICAL") -> int:
@@ -131,7 +137,7 @@ def run_years(years: list[int], log_level: str = "CRITICAL") -> int:
             run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
         )
         elapsed = time.perf_counter() - started
-        timings[partition] = {"wall_seconds": round(elapsed, 3), "steps": _stage_timings(instance, result.run_id)}
+        timings[partition] = {"wall_seconds": round(elapsed, 3), **_stage_timings(instance, result.run_id)}
         if result.success:
             print(f"iom run: {year}: published in {elapsed:.1f} s -> {data_dir() / 'publication' / partition}")
         else:

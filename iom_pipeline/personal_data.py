@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import zipfile
 from pathlib import Path
 
@@ -34,11 +35,33 @@ def file_text(path: Path) -> str:
     return data.decode("utf-8", "replace")
 
 
+_TOKEN = re.compile(r"[^\s<>\"=&;,()\[\]{}|]+")
+MAX_WORDS = 4  # names, e-mails and phone numbers are at most a few words long
+
+
+def _normal(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
 def find_in_files(directory: Path, values: set[str]) -> list[tuple[str, str]]:
-    """(file, value) for every personal value found in any file under directory."""
+    """(file, value) for every personal value found in any file under directory.
+
+    Linear in the files' size, whatever the number of values: every run of up to four words
+    of a file is looked up in the set of values, rather than each value searched for.
+    """
+    wanted = {_normal(v) for v in values if v and v.strip()}
+    longest = max((len(v.split()) for v in wanted), default=1)
     hits = []
-    lowered = {v.lower() for v in values}
     for path in sorted(p for p in directory.rglob("*") if p.is_file()):
-        text = file_text(path).lower()
-        hits.extend((str(path.relative_to(directory)), v) for v in lowered if v in text)
+        words = _TOKEN.findall(file_text(path).lower())
+        found = set()
+        for size in range(1, min(longest, MAX_WORDS) + 1):
+            for i in range(len(words) - size + 1):
+                candidate = " ".join(words[i : i + size])
+                if candidate in wanted:
+                    found.add(candidate)
+                # punctuation glued to a value ("j.smith@example.org.") must not hide it
+                elif candidate.rstrip(".:") in wanted:
+                    found.add(candidate.rstrip(".:"))
+        hits.extend((str(path.relative_to(directory)), v) for v in sorted(found))
     return hits

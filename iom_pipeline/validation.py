@@ -145,16 +145,26 @@ def validate_submissions(
             on="index",
             how="left",
         )
-        for f in located.iter_rows(named=True):
-            column = f["column"] or "row"
-            if column in FILE_LEVEL_COLUMNS:
-                file_level.append({"row": f["source_row"], "column": column, "value": f["failure_case"], "check": f["check"]})
-                continue
-            reason = "invalid_timestamp" if column in ("started", "ended") or "ended given" in str(f["check"]) else "invalid_value"
-            con.execute(
-                "insert into _validation_failure values (?, ?, ?, ?, ?, ?, ?)",
-                [int(year), f["response_id"], f["source_row"], column, _short(f["failure_case"]), str(f["check"]), reason],
-            )
+        located = located.with_columns(pl.col("column").fill_null("row"))
+        file_level = [
+            {"row": f["source_row"], "column": f["column"], "value": f["failure_case"], "check": f["check"]}
+            for f in located.filter(pl.col("column").is_in(FILE_LEVEL_COLUMNS)).head(100).iter_rows(named=True)
+        ]
+        row_level = located.filter(~pl.col("column").is_in(FILE_LEVEL_COLUMNS)).select(
+            pl.lit(int(year)).alias("survey_year"),
+            pl.col("response_id"),
+            pl.col("source_row"),
+            pl.col("column").alias("column_name"),
+            pl.col("failure_case").cast(pl.Utf8).str.slice(0, 200).alias("value"),
+            pl.col("check").cast(pl.Utf8).alias("check_name"),
+            pl.when(pl.col("column").is_in(["started", "ended"]) | pl.col("check").cast(pl.Utf8).str.contains("ended given"))
+            .then(pl.lit("invalid_timestamp"))
+            .otherwise(pl.lit("invalid_value"))
+            .alias("reason"),
+        )
+        con.register("_row_failures", row_level.to_arrow())
+        con.execute("insert into _validation_failure select * from _row_failures")
+        con.unregister("_row_failures")
 
     for schema, expr in ((answer_label_schema(qn), "{col}"), (answer_text_schema(qn), "length({col})")):
         columns = list(schema.columns)
@@ -182,5 +192,3 @@ def validate_submissions(
     return ValidationResult(len(meta), int(count), "audit.validation_failure"), file_level
 
 
-def _short(value) -> str | None:
-    return None if value is None else str(value)[:200]

@@ -61,17 +61,23 @@ def build_model(con: duckdb.DuckDBPyConnection, model: SqlModel, year: int, qn: 
     return replace_year_rows(con, model.table, render(model, year, qn), year, model.year_column)
 
 
-def preview_markdown(con: duckdb.DuckDBPyConnection, table: str, year: int, year_column: str = "survey_year", limit: int = 10) -> str:
-    df = con.execute(f"select * from {table} where {ident(year_column)} = ? limit {int(limit)}", [int(year)]).df()
-    return df.to_markdown(index=False) if hasattr(df, "to_markdown") and _has_tabulate() else df.to_string(index=False)
+def preview_markdown(
+    con: duckdb.DuckDBPyConnection, table: str, year: int, year_column: str = "survey_year", limit: int = 5, max_columns: int = 12
+) -> str:
+    """A few rows of the year, as a Markdown table for the UI (wide tables: the first columns)."""
+    columns = [c for c, _ in _columns(con, table)][:max_columns]
+    rows = con.execute(
+        f"select {', '.join(ident(c) for c in columns)} from {table} where {ident(year_column)} = ? limit {int(limit)}",
+        [int(year)],
+    ).fetchall()
 
+    def cell(value) -> str:
+        text = "" if value is None else str(value)
+        return (text[:40] + "…" if len(text) > 40 else text).replace("|", "\\|").replace("\n", " ")
 
-def _has_tabulate() -> bool:
-    try:
-        import tabulate  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(cell(v) for v in r) + " |" for r in rows]
+    return "\n".join(lines)
 
 
 # -- the questionnaire as tables ------------------------------------------------------------

@@ -160,6 +160,16 @@ JSON.stringify({
 """
 
 
+OPEN_DETAILS = """
+JSON.stringify(Array.from(document.querySelectorAll('details')).map(d => {
+  d.open = true;
+  const t = d.querySelector('table'), f = d.closest('figure').getBoundingClientRect();
+  return {rows: t.rows.length, height: t.getBoundingClientRect().height,
+          figure: {x: f.x + window.scrollX, y: f.y + window.scrollY, width: f.width, height: f.height}};
+}))
+"""
+
+
 @pytest.fixture(scope="module")
 def rendered(browser: DevTools, report: Path) -> dict:
     for domain in ("Page", "Runtime", "Log", "Network"):
@@ -187,6 +197,16 @@ def rendered(browser: DevTools, report: Path) -> dict:
         timeout=60,
     )
     (ARTIFACTS / "report-full.png").write_bytes(b64decode(full["data"]))
+    # Open every <details> and photograph the first figure with its data table.
+    opened = browser.send("Runtime.evaluate", {"expression": OPEN_DETAILS, "returnByValue": True})
+    page["details_tables"] = json.loads(opened["result"]["value"])
+    box = page["details_tables"][0]["figure"]
+    shot = browser.send(
+        "Page.captureScreenshot",
+        {"format": "png", "captureBeyondViewport": True, "clip": {**box, "scale": 1}},
+        timeout=60,
+    )
+    (ARTIFACTS / "report-figure-1-with-data.png").write_bytes(b64decode(shot["data"]))
     browser.drain(0.5)
     page["events"] = list(browser.events)
     return page
@@ -242,8 +262,14 @@ def test_nothing_fetched_from_outside(rendered):
     assert not failed, failed
 
 
+def test_data_tables_open(rendered):
+    tables = rendered["details_tables"]
+    assert len(tables) == rendered["details"]
+    assert all(t["rows"] > 2 and t["height"] > 50 for t in tables)
+
+
 def test_screenshot_kept(rendered):
-    for name in ("report-top.png", "report-full.png"):
+    for name in ("report-top.png", "report-full.png", "report-figure-1-with-data.png"):
         path = ARTIFACTS / name
         assert path.exists() and path.stat().st_size > 10_000
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

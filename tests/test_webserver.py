@@ -149,9 +149,11 @@ def test_ui_lists_everything_and_runs_a_partition(tmp_path, monkeypatch):
     monkeypatch.setenv("IOM_DATA_DIR", str(data))
     monkeypatch.setenv("DAGSTER_HOME", str(home))
 
+    t0 = time.monotonic()
     from dagster import DagsterInstance
 
     from iom_pipeline.definitions import defs, survey_year_job
+    print("import took", round(time.monotonic() - t0, 1))
 
     # The partition exists before the UI starts, as after the sensor or `iom run` discovered it.
     with DagsterInstance.from_config(str(home)) as instance:
@@ -168,7 +170,9 @@ def test_ui_lists_everything_and_runs_a_partition(tmp_path, monkeypatch):
     dev = DagsterDev(env, tmp_path / "dagster-dev.log")
     try:
         dev.wait_until_up(STARTUP_TIMEOUT)
+        phases = {"webserver up": time.monotonic() - started}
         dev.wait_for_location(max(10.0, STARTUP_TIMEOUT - (time.monotonic() - started)))
+        phases["code location loaded"] = time.monotonic() - started
         repository = {"repositoryLocationName": LOCATION, "repositoryName": REPOSITORY}
 
         # Every asset and every asset check of the definitions is in the UI.
@@ -220,6 +224,7 @@ def test_ui_lists_everything_and_runs_a_partition(tmp_path, monkeypatch):
             }},
         )["launchRun"]
         assert launched["__typename"] == "LaunchRunSuccess", launched
+        phases["run launched"] = time.monotonic() - started
         run = launched["run"]
         tags = {t["key"]: t["value"] for t in run["tags"]}
         assert tags["dagster/partition"] == YEAR
@@ -237,6 +242,7 @@ def test_ui_lists_everything_and_runs_a_partition(tmp_path, monkeypatch):
             )["runOrError"]["status"]
             if status != seen[-1]:
                 seen.append(status)
+                phases[f"run {status}"] = time.monotonic() - started
         assert status == "SUCCESS", f"run {run['runId']} ended {status} (saw {seen}):\n{dev.log_tail()}"
         assert seen[0] == "QUEUED"  # it went through the run queue
 
@@ -251,5 +257,8 @@ def test_ui_lists_everything_and_runs_a_partition(tmp_path, monkeypatch):
         assert (publication / "report.html").is_file(), sorted(p.name for p in publication.parent.glob("**/*"))
         assert list(publication.glob("figure_*.svg")) and list(publication.glob("*.xlsx"))
         assert (data / "publication" / "iom_marts.duckdb").is_file()
+        print("seconds since `dagster dev` started:", {k: round(v, 1) for k, v in phases.items()})
     finally:
+        t = time.monotonic()
         dev.stop()
+        print("stop took", round(time.monotonic() - t, 1))

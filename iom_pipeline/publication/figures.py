@@ -9,7 +9,6 @@ category labels and a source note. matplotlib is imported only when drawing.
 
 from __future__ import annotations
 
-import base64
 import html
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -531,9 +530,3 @@ def render_figures(
         results.append(write_figure(data, Path(out_dir), settings))
     return results
 
-
-def data_uri(path: Path) -> str:
-    """A file as a data: URI (SVG or PNG), for the self-contained report."""
-    path = Path(path)
-    mime = {".svg": "image/svg+xml", ".png": "image/png"}[path.suffix.lower()]
-    return f"data:{mime};base64,{base64.b64encode(path.read_bytes()).decode('ascii')}"

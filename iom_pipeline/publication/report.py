@@ -85,7 +85,7 @@ def html_table(table: PublishedTable, caption: str | None = None) -> HtmlTable:
     return HtmlTable(
         id=table.id,
         caption=caption or table.title,
-        headings=[(plain_heading(c.heading), numeric[c.key]) for c in columns],
+        headings=[(c.short or plain_heading(c.heading), numeric[c.key]) for c in columns],
         groups=groups,
         notes=list(table.notes),
     )

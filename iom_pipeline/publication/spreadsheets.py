@@ -197,13 +197,13 @@ def write_xlsx(sheets: list[Sheet], path: Path, title: str, publisher: str) -> P
                 if sheet.links.get(col - 1) and isinstance(value, str):
                     cell.hyperlink = f"#'{value}'!A1"
                     cell.font = link_font
-        last_row = hr + max(len(sheet.rows), 1)
-        if not sheet.rows:  # an Excel table needs a data row
-            ws.cell(row=hr + 1, column=1, value="No rows")
-        ref = f"A{hr}:{_column_letter(len(sheet.header))}{last_row}"
-        table = Table(displayName=sheet.table_name or f"tbl_{sheet.name}", ref=ref)
-        table.tableStyleInfo = TableStyleInfo(name="TableStyleLight1", showRowStripes=False, showColumnStripes=False)
-        ws.add_table(table)
+        if sheet.rows:  # an Excel table needs a data row; an empty one keeps its header only
+            ref = f"A{hr}:{_column_letter(len(sheet.header))}{hr + len(sheet.rows)}"
+            table = Table(displayName=sheet.table_name or f"tbl_{sheet.name}", ref=ref)
+            table.tableStyleInfo = TableStyleInfo(
+                name="TableStyleLight1", showRowStripes=False, showColumnStripes=False
+            )
+            ws.add_table(table)
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)
     return path

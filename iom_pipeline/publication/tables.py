@@ -15,7 +15,7 @@ import pandas as pd
 
 from iom_pipeline.publication.config import FigureSpec, Settings, figure_specs, load_settings
 from iom_pipeline.publication.data import ComparisonRow, MissingData, Stat, SummaryView, comparison_rows
-from iom_pipeline.publication.numbers import half_up, is_missing
+from iom_pipeline.publication.numbers import is_missing
 from iom_pipeline.publication.text import render_text
 
 
@@ -27,6 +27,7 @@ class Column:
     csv_only: bool = False  # identifiers for machines, not shown to readers
     width: int = 14  # spreadsheet column width, in characters
     row_header: bool = False  # HTML: <th scope="row">
+    short: str | None = None  # HTML heading, when the spreadsheet's is long
 
 
 @dataclass
@@ -90,8 +91,10 @@ STAT_COLUMNS = [
     Column("percentage", "Percentage [note {rounding}]", "pct", width=16),
     Column("number", "Number", "int", width=10),
     Column("base", "Base [note {bases}]", "int", width=12),
-    Column("ci_lower_95", "Lower 95% confidence limit [note {confidence_intervals}]", "ci", width=18),
-    Column("ci_upper_95", "Upper 95% confidence limit [note {confidence_intervals}]", "ci", width=18),
+    Column("ci_lower_95", "Lower 95% confidence limit [note {confidence_intervals}]", "ci", width=18,
+           short="Lower 95% limit"),
+    Column("ci_upper_95", "Upper 95% confidence limit [note {confidence_intervals}]", "ci", width=18,
+           short="Upper 95% limit"),
 ]
 
 
@@ -523,6 +526,3 @@ def plain_heading(heading: str) -> str:
 
     return " ".join(re.sub(r"\[note \{?\w+\}?\]", "", heading).split())
 
-
-def ci_text(value: Any) -> Any:
-    return half_up(value, 1) if isinstance(value, float) else value

@@ -43,10 +43,11 @@ for_each kinds (filter with `unit: csp|arrangement` where it applies):
                              option_id; label_of_option
 
 Data Docs: with `docs_dir`, the run is stored and rendered as a local Data Docs site whose
-`index.html` is in `docs_dir` (written offline; the pages fetch their stylesheets from public
-CDNs when opened, and read without them). Validation results and suites are kept as JSON in
-`docs_dir/_store/` so that runs from separate processes share one index; the latest
-`KEEP_RUNS` runs of each suite are kept.
+`index.html` is in `docs_dir`: one page per suite and survey year, showing its latest run (each
+expectation, its kwargs and what was observed). The site is written offline; its pages fetch
+their stylesheets from public CDNs when opened, and read without them. The validation results
+the pages are rendered from are kept as JSON in `docs_dir/_store/`, so runs from separate
+processes (Dagster steps) share one index; a file lock serialises the writers.
 """
 
 from __future__ import annotations
@@ -77,7 +78,7 @@ log = logging.getLogger(__name__)
 SUITES_DIR = ASSETS_DIR / "expectations"
 DOCS_SITE_NAME = "iom_data_docs"
 DOCS_STORE_DIR = "_store"  # inside docs_dir: the JSON the site is rendered from
-KEEP_RUNS = 20  # validation runs kept (and shown) per suite and survey year
+KEEP_RUNS = 1  # validation runs kept (and shown) per suite and survey year: the latest
 MAX_EXAMPLES = 5
 # GX's result detail: BASIC gives counts and up to `partial_unexpected_count` examples of
 # unexpected values, at half the cost of SUMMARY (which adds value counts and row indexes).
@@ -512,21 +513,27 @@ def _context(docs_dir: Path | None):
     defaults = InMemoryStoreBackendDefaults()
     sites: dict = {}
     if docs_dir is not None:
-        store = docs_dir / DOCS_STORE_DIR
-        for store_name, sub in (
-            (defaults.expectations_store_name, "expectations"),
-            (defaults.validation_results_store_name, "validations"),
-        ):
-            defaults.stores[store_name]["store_backend"] = {
-                "class_name": "TupleFilesystemStoreBackend",
-                "base_directory": str(store / sub),
-            }
+        defaults.stores[defaults.validation_results_store_name]["store_backend"] = {
+            "class_name": "TupleFilesystemStoreBackend",
+            "base_directory": str(docs_dir / DOCS_STORE_DIR / "validations"),
+        }
+        # GX compiles its page templates afresh for every build; these views share compiled
+        # templates across builds (see __getattr__ below).
+        page_view = {"module_name": __name__, "class_name": "CachedJinjaPageView"}
         sites[DOCS_SITE_NAME] = {
             "class_name": "SiteBuilder",
             "show_how_to_buttons": False,
             "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
-            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-            "site_section_builders": {"profiling": "None"},
+            "site_index_builder": {
+                "class_name": "DefaultSiteIndexBuilder",
+                "view": {"module_name": __name__, "class_name": "CachedJinjaIndexPageView"},
+            },
+            # Validation pages only: each lists its suite's expectations with their results.
+            "site_section_builders": {
+                "expectations": "None",
+                "profiling": "None",
+                "validations": {"view": page_view},
+            },
         }
     config = DataContextConfig(
         store_backend_defaults=defaults,
@@ -701,10 +708,7 @@ def run_suite(
                 batch_identifier=gx_result.batch_id,
             )
             try:
-                built = context.build_data_docs(
-                    site_names=[DOCS_SITE_NAME],
-                    resource_identifiers=[result_id, ExpectationSuiteIdentifier(name=suite_name)],
-                )
+                built = context.build_data_docs(site_names=[DOCS_SITE_NAME], resource_identifiers=[result_id])
                 docs_index = built.get(DOCS_SITE_NAME)
                 urls = context.get_docs_sites_urls(resource_identifier=result_id, site_names=[DOCS_SITE_NAME])
                 docs_url = urls[0]["site_url"] if urls else None
@@ -733,6 +737,49 @@ def run_suite(
         docs_index=docs_index,
         docs_error=docs_error,
     )
+
+
+# -- Data Docs views ---------------------------------------------------------------------
+_VIEWS = {"CachedJinjaPageView": "DefaultJinjaPageView", "CachedJinjaIndexPageView": "DefaultJinjaIndexPageView"}
+_BYTECODE: list = []
+
+
+def _bytecode_cache():
+    """One in-memory jinja2 bytecode cache for the process."""
+    if not _BYTECODE:
+        import jinja2
+
+        class MemoryBytecodeCache(jinja2.BytecodeCache):
+            def __init__(self) -> None:
+                self._code: dict[str, bytes] = {}
+
+            def load_bytecode(self, bucket) -> None:
+                if (code := self._code.get(bucket.key)) is not None:
+                    bucket.bytecode_from_string(code)
+
+            def dump_bytecode(self, bucket) -> None:
+                self._code[bucket.key] = bucket.bytecode_to_string()
+
+        _BYTECODE.append(MemoryBytecodeCache())
+    return _BYTECODE[0]
+
+
+def __getattr__(name: str):
+    """GX's page views, with compiled templates shared across builds; made on first use so
+    that importing this module does not import Great Expectations."""
+    if name not in _VIEWS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from great_expectations.render import view as gx_view
+
+    base = getattr(gx_view, _VIEWS[name])
+
+    def __init__(self, *args, **kwargs):
+        base.__init__(self, *args, **kwargs)
+        self.env.bytecode_cache = _bytecode_cache()
+
+    cls = type(name, (base,), {"__init__": __init__, "__module__": __name__})
+    globals()[name] = cls
+    return cls
 
 
 # -- reading the warehouse ---------------------------------------------------------------

@@ -5,6 +5,8 @@ per layer (in dependency order), so the UI shows every table while a run stays q
 """
 
 
+import time
+
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
@@ -112,9 +114,12 @@ def _layer_asset(layer: str):
         selected = [m for m in models if model_key(m) in context.selected_asset_keys]
         with warehouse(duckdb) as con:
             for m in selected:
+                started = time.perf_counter()
                 rows = pipeline.build_models(con, year, [m])[m.name]
+                seconds = time.perf_counter() - started
                 metadata = table_metadata(con, m.table, year, m.year_column)
                 metadata["dagster/row_count"] = dg.MetadataValue.int(rows)
+                metadata["build_seconds"] = dg.MetadataValue.float(round(seconds, 3))
                 yield dg.MaterializeResult(asset_key=model_key(m), metadata=metadata)
 
     return _build
