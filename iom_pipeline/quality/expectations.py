@@ -401,7 +401,7 @@ def describe(result: dict) -> str:
     if result.get("observed_value") is not None:
         seen.append(f"observed {result['observed_value']!r}")
     if result.get("missing"):
-        seen.append(f"missing {result['missing']!r}")
+        seen.append(f"{result['missing_count']} missing, e.g. {result['missing']!r}")
     if result.get("unexpected_count"):
         seen.append(f"{result['unexpected_count']} unexpected, e.g. {result['unexpected_examples']!r}")
     return " ".join(parts) + (": " + "; ".join(seen) if seen else "")
@@ -411,8 +411,8 @@ def _plain(value):
     """A JSON-friendly copy of a value from GX or pandas."""
     if value is None or isinstance(value, (bool, str, int)):
         return value
-    if isinstance(value, float):
-        return None if math.isnan(value) else value
+    if isinstance(value, float):  # numpy's float64 too
+        return None if math.isnan(value) else float(value)
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -442,7 +442,7 @@ _COLUMN_KWARGS = ("column", "column_A", "column_B", "column_list")
 _HIDDEN_KWARGS = {*_COLUMN_KWARGS, "row_condition", "condition_parser", "result_format", "catch_exceptions", "batch_id"}
 
 
-def _short(value, limit: int = 6) -> str:
+def _short(value, limit: int = 4) -> str:
     if isinstance(value, list) and len(value) > limit:
         return "[" + ", ".join(repr(v) for v in value[:limit]) + f", ... ({len(value)} values)]"
     return repr(value)
@@ -474,12 +474,14 @@ def _result_dict(spec: ExpectationSpec, gx_result) -> dict:
         "unexpected_count": raw.get("unexpected_count"),
         "unexpected_percent": _plain(raw.get("unexpected_percent")),
         "unexpected_examples": _plain((raw.get("partial_unexpected_list") or [])[:MAX_EXAMPLES]),
-        "missing": None,
+        "missing_count": None,
+        "missing": None,  # up to 10 examples
         "exception": None,
     }
     observed = _plain(raw.get("observed_value"))
-    if spec.type == "expect_column_distinct_values_to_contain_set" and isinstance(observed, list):
-        out["missing"] = sorted(set(map(str, kwargs.get("value_set") or [])) - set(map(str, observed)))
+    if raw.get("missing_count"):  # set-containment expectations name what is absent
+        out["missing_count"] = raw["missing_count"]
+        out["missing"] = _plain(raw.get("partial_missing_list") or [])
     if isinstance(observed, list) and len(observed) > 20:
         observed = observed[:20] + [f"... ({len(observed)} values)"]
     out["observed_value"] = observed
