@@ -25,7 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -117,6 +117,17 @@ def _stop(proc: subprocess.Popen, timeout: float = 30) -> None:
         pass
 
 
+def _wait_ready(server: Server, proc: subprocess.Popen, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while proc.poll() is None and time.monotonic() < deadline:
+        try:
+            server.connect().close()
+            return True
+        except psycopg2.OperationalError:
+            time.sleep(0.3)
+    return False
+
+
 @contextmanager
 def postgres_server():
     bindir = _pg_bindir()
@@ -148,6 +159,7 @@ def postgres_server():
 
         for _attempt in range(3):  # another process may take the free port before the server binds it
             port = _free_port()
+            log_start = log.stat().st_size if log.exists() else 0
             with log.open("ab") as log_fh:
                 proc = subprocess.Popen(
                     [str(bindir / "postgres"), "-D", str(data), "-h", "127.0.0.1", "-p", str(port),
@@ -157,22 +169,15 @@ def postgres_server():
                     start_new_session=True, cwd=base, **account,
                 )
             server = Server("127.0.0.1", port, SUPERUSER, password, sockets)
-            deadline = time.monotonic() + READY_TIMEOUT
-            while proc.poll() is None and time.monotonic() < deadline:
-                try:
-                    server.connect().close()
-                    break
-                except psycopg2.OperationalError:
-                    time.sleep(0.3)
-            else:
-                if proc.poll() is None:
-                    _stop(proc)
-                    raise ServerUnavailable(f"PostgreSQL did not accept connections within {READY_TIMEOUT} s:\n"
-                                            f"{_tail(log)}")
-                if "could not bind" in _tail(log) or "already in use" in _tail(log):
-                    continue
-                raise ServerUnavailable(f"PostgreSQL exited with status {proc.returncode}:\n{_tail(log)}")
-            break
+            if _wait_ready(server, proc, READY_TIMEOUT):
+                break
+            output = log.read_bytes()[log_start:].decode(errors="replace")
+            if proc.poll() is None:
+                _stop(proc)
+                raise ServerUnavailable(f"PostgreSQL did not accept connections within {READY_TIMEOUT} s:\n"
+                                        f"{output[-3000:]}")
+            if "could not bind" not in output and "could not create any TCP/IP sockets" not in output:
+                raise ServerUnavailable(f"PostgreSQL exited with status {proc.returncode}:\n{output[-3000:]}")
         else:
             raise ServerUnavailable(f"PostgreSQL could not bind a free port:\n{_tail(log)}")
         yield server
@@ -182,83 +187,88 @@ def postgres_server():
         shutil.rmtree(base, ignore_errors=True)
 
 
-def test_pipeline_run_is_recorded_in_postgres(tmp_path, monkeypatch):
+@pytest.fixture
+def postgres():
+    """A running server with an empty database for Dagster; skips (with the cause) if none can start."""
+    with ExitStack() as stack:
+        try:
+            server = stack.enter_context(postgres_server())
+        except ServerUnavailable as exc:
+            pytest.skip(f"cannot start a PostgreSQL server: {exc}")
+        conn = server.connect()
+        try:
+            conn.autocommit = True
+            with conn.cursor() as cur:
+                cur.execute(f"CREATE DATABASE {DATABASE}")
+        finally:
+            conn.close()
+        yield server
+
+
+def test_pipeline_run_is_recorded_in_postgres(postgres, tmp_path, monkeypatch):
+    server = postgres
     data = tmp_path / "data"
     home = tmp_path / "dagster_home"
     home.mkdir()
     shutil.copyfile(PROJECT_ROOT / "dagster.postgres.yaml", home / "dagster.yaml")
     write_landing(data / "landing" / YEAR, [row(1, "E22000001", "", q1_iom_in_place="Yes", a1_agency_police="Police")])
 
-    stack = postgres_server()
-    try:
-        server = stack.__enter__()
-    except ServerUnavailable as exc:
-        pytest.skip(f"cannot start a PostgreSQL server: {exc}")
-    try:
-        conn = server.connect()
-        conn.autocommit = True
-        with conn.cursor() as cur:
-            cur.execute(f"CREATE DATABASE {DATABASE}")
-        conn.close()
+    pg_env = {
+        "DAGSTER_PG_USERNAME": server.user,
+        "DAGSTER_PG_PASSWORD": server.password,
+        "DAGSTER_PG_HOST": server.host,
+        "DAGSTER_PG_DB": DATABASE,
+        "DAGSTER_PG_PORT": str(server.port),
+    }
+    env = {**os.environ, **pg_env, "IOM_DATA_DIR": str(data), "DAGSTER_HOME": str(home)}
+    # The command operators use; it reads the instance from DAGSTER_HOME.
+    result = subprocess.run([str(Path(sys.executable).parent / "iom"), "run", "--year", YEAR],
+                            env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, f"iom run failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
+    assert (data / "publication" / YEAR / "report.html").is_file()
 
-        pg_env = {
-            "DAGSTER_PG_USERNAME": server.user,
-            "DAGSTER_PG_PASSWORD": server.password,
-            "DAGSTER_PG_HOST": server.host,
-            "DAGSTER_PG_DB": DATABASE,
-            "DAGSTER_PG_PORT": str(server.port),
-        }
-        env = {**os.environ, **pg_env, "IOM_DATA_DIR": str(data), "DAGSTER_HOME": str(home)}
-        # The command operators use; it reads the instance from DAGSTER_HOME.
-        result = subprocess.run([str(Path(sys.executable).parent / "iom"), "run", "--year", YEAR],
-                                env=env, capture_output=True, text=True, timeout=600)
-        assert result.returncode == 0, f"iom run failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
-        assert (data / "publication" / YEAR / "report.html").is_file()
+    # Read the history back through a Dagster instance built from the same configuration.
+    for key, value in {**pg_env, "IOM_DATA_DIR": str(data), "DAGSTER_HOME": str(home)}.items():
+        monkeypatch.setenv(key, value)
+    from dagster import AssetRecordsFilter, DagsterEventType, DagsterInstance, DagsterRunStatus, RunsFilter
+    from dagster_postgres import PostgresEventLogStorage, PostgresRunStorage
 
-        # Read the history back through a Dagster instance built from the same configuration.
-        for key, value in {**pg_env, "IOM_DATA_DIR": str(data), "DAGSTER_HOME": str(home)}.items():
-            monkeypatch.setenv(key, value)
-        from dagster import AssetRecordsFilter, DagsterEventType, DagsterInstance, DagsterRunStatus, RunsFilter
-        from dagster_postgres import PostgresEventLogStorage, PostgresRunStorage
+    from iom_pipeline.definitions import defs, survey_year_job
 
-        from iom_pipeline.definitions import defs, survey_year_job
+    asset_keys = set(defs.resolve_all_asset_keys())
+    check_keys = set(defs.resolve_asset_graph().asset_check_keys)
+    with DagsterInstance.from_config(str(home)) as instance:
+        assert isinstance(instance.run_storage, PostgresRunStorage)
+        assert isinstance(instance.event_log_storage, PostgresEventLogStorage)
+        assert instance.get_dynamic_partitions("survey_year") == [YEAR]
 
-        asset_keys = set(defs.resolve_all_asset_keys())
-        check_keys = set(defs.resolve_asset_graph().asset_check_keys)
-        with DagsterInstance.from_config(str(home)) as instance:
-            assert isinstance(instance.run_storage, PostgresRunStorage)
-            assert isinstance(instance.event_log_storage, PostgresEventLogStorage)
-            assert instance.get_dynamic_partitions("survey_year") == [YEAR]
+        runs = instance.get_runs(RunsFilter(job_name=survey_year_job.name, tags={"dagster/partition": YEAR}))
+        assert len(runs) == 1
+        run = runs[0]
+        assert run.status == DagsterRunStatus.SUCCESS
+        assert run.tags.get("iom/warehouse") == "writer"
 
-            runs = instance.get_runs(RunsFilter(job_name=survey_year_job.name, tags={"dagster/partition": YEAR}))
-            assert len(runs) == 1
-            run = runs[0]
-            assert run.status == DagsterRunStatus.SUCCESS
-            assert run.tags.get("iom/warehouse") == "writer"
-
-            for key in asset_keys:
-                records = instance.fetch_materializations(
-                    AssetRecordsFilter(asset_key=key, asset_partitions=[YEAR]), limit=1
-                ).records
-                assert records, f"no materialisation of {key.to_user_string()} recorded"
-                assert records[0].run_id == run.run_id
-            checks = instance.get_records_for_run(
-                run.run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION, limit=1000
+        for key in asset_keys:
+            records = instance.fetch_materializations(
+                AssetRecordsFilter(asset_key=key, asset_partitions=[YEAR]), limit=1
             ).records
-            evaluated = {r.event_log_entry.dagster_event.event_specific_data.asset_check_key for r in checks}
-            assert evaluated == check_keys
+            assert records, f"no materialisation of {key.to_user_string()} recorded"
+            assert records[0].run_id == run.run_id
+        checks = instance.get_records_for_run(
+            run.run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION, limit=1000
+        ).records
+        evaluated = {r.event_log_entry.dagster_event.event_specific_data.asset_check_key for r in checks}
+        assert evaluated == check_keys
 
-        # And it really is PostgreSQL holding it, not a SQLite file beside the instance.
-        conn = server.connect(DATABASE)
-        try:
-            with conn.cursor() as cur:
-                cur.execute("select status from runs where run_id = %s", [run.run_id])
-                assert cur.fetchall() == [("SUCCESS",)]
-                cur.execute("select count(distinct asset_key) from event_logs "
-                            "where run_id = %s and dagster_event_type = 'ASSET_MATERIALIZATION'", [run.run_id])
-                assert cur.fetchone()[0] == len(asset_keys)
-        finally:
-            conn.close()
-        assert not [p for p in home.rglob("*.db")], "SQLite storage was written beside the PostgreSQL instance"
+    # And it really is PostgreSQL holding it, not a SQLite file beside the instance.
+    conn = server.connect(DATABASE)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("select status from runs where run_id = %s", [run.run_id])
+            assert cur.fetchall() == [("SUCCESS",)]
+            cur.execute("select count(distinct asset_key) from event_logs "
+                        "where run_id = %s and dagster_event_type = 'ASSET_MATERIALIZATION'", [run.run_id])
+            assert cur.fetchone()[0] == len(asset_keys)
     finally:
-        stack.__exit__(None, None, None)
+        conn.close()
+    assert not [p for p in home.rglob("*.db")], "SQLite storage was written beside the PostgreSQL instance"

@@ -67,7 +67,13 @@ from typing import TYPE_CHECKING, Any, Iterator
 import yaml
 
 from iom_pipeline.paths import ASSETS_DIR
-from iom_pipeline.questionnaire import Questionnaire, normalise_label, questionnaire_for_year
+from iom_pipeline.questionnaire import (
+    Questionnaire,
+    all_questionnaires,
+    load_questionnaire,
+    normalise_label,
+    questionnaire_for_year,
+)
 
 if TYPE_CHECKING:
     import duckdb
@@ -155,7 +161,10 @@ def required_facts(name: str) -> list[str]:
     return sorted(found - {"survey_year"})
 
 
-def _questionnaire_values(qn: Questionnaire) -> dict[str, Any]:
+@cache
+def _questionnaire_values(version: str) -> dict[str, Any]:
+    qn = load_questionnaire(version)
+
     def answer_columns(unit: str, with_derived: bool) -> list[str]:
         cols: list[str] = []
         for q in qn.questions:
@@ -236,8 +245,10 @@ _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
 class _Scope:
-    def __init__(self, suite: str, year: int, facts: dict, qn_values: dict, placeholders=None, item_values=None):
-        self.suite, self.year, self.facts, self.qn_values = suite, year, facts, qn_values
+    def __init__(self, suite: str, year: int, facts: dict, placeholders=None, item_values=None):
+        self.suite, self.year, self.facts = suite, year, facts
+        self.version = questionnaire_for_year(year).version
+        self.qn_values = _questionnaire_values(self.version)
         self.placeholders = placeholders or {}
         self.item_values = item_values or {}
 
@@ -248,11 +259,27 @@ class _Scope:
             raise ValueError(f"suite {self.suite} needs the fact {name!r}; facts given: {sorted(self.facts) or 'none'}")
         return self.facts[name]
 
-    def questionnaire(self, name: str):
-        if name in self.item_values:
-            return self.item_values[name]
-        if name in self.qn_values:
-            return self.qn_values[name]
+    def questionnaire(self, name: str, of: str | None = None):
+        if of is None:
+            if name in self.item_values:
+                return self.item_values[name]
+            if name in self.qn_values:
+                return self.qn_values[name]
+        elif of == "other_versions" and name in self.qn_values and isinstance(self.qn_values[name], list):
+            # What other questionnaires have and this year's has not (a table holds every
+            # year's rows, so it has every year's columns).
+            own = {_key(v) for v in self.qn_values[name]}
+            out: list = []
+            for other in all_questionnaires():
+                if other.version == self.version:
+                    continue
+                for v in _questionnaire_values(other.version)[name]:
+                    if _key(v) not in own:
+                        own.add(_key(v))
+                        out.append(v)
+            return out
+        else:
+            raise ValueError(f"suite {self.suite}: `of` must be other_versions, on a list value (got {of!r} for {name!r})")
         known = sorted({*self.qn_values, *self.item_values})
         raise ValueError(f"suite {self.suite}: unknown questionnaire value {name!r} here; known: {', '.join(known)}")
 
@@ -263,14 +290,21 @@ class _Scope:
         )
 
 
+def _key(value) -> str:
+    return repr(value)
+
+
 def _is_reference(value) -> bool:
-    return isinstance(value, dict) and len(value) == 1 and next(iter(value)) in ("fact", "questionnaire")
+    if not isinstance(value, dict):
+        return False
+    return set(value) == {"fact"} or set(value) in ({"questionnaire"}, {"questionnaire", "of"})
 
 
 def _resolve(value, scope: _Scope):
     if _is_reference(value):
-        kind, name = next(iter(value.items()))
-        return scope.fact(str(name)) if kind == "fact" else scope.questionnaire(str(name))
+        if "fact" in value:
+            return scope.fact(str(value["fact"]))
+        return scope.questionnaire(str(value["questionnaire"]), value.get("of"))
     if isinstance(value, dict):
         return {k: _resolve(v, scope) for k, v in value.items()}
     if isinstance(value, list):
@@ -303,28 +337,47 @@ def _parse_condition(text: str) -> tuple:
     raise ValueError(f"cannot read the condition {text!r}: write `column OP value` or `column is [not] null`")
 
 
-def expand_suite(name: str, year: int, facts: dict | None = None) -> ExpandedSuite:
-    """The suite for one survey year: for_each repeated, references resolved. No GX needed."""
+_ENTRY_KEYS = {"type", "kwargs", "description", "severity", "where", "for_each", "unit", "optional_columns"}
+
+
+def expand_suite(
+    name: str, year: int, facts: dict | None = None, frame_columns: list[str] | None = None
+) -> ExpandedSuite:
+    """The suite for one survey year: for_each repeated, references resolved. No GX needed.
+
+    `frame_columns` are the columns of the frame to validate: an expectation's
+    `optional_columns` that the frame has, and the derived columns, join the `column_set` of
+    expect_table_columns_to_match_set (a table holds every survey year's columns).
+    """
     doc = _definition(name)
     qn = questionnaire_for_year(year)
     facts = {k: _plain(v) for k, v in (facts or {}).items()}
-    qn_values = _questionnaire_values(qn)
+    present = set(frame_columns or ())
+    top = _Scope(name, year, facts)
+    derive = _resolve(doc.get("derive") or {}, top)
+    for column, how in derive.items():
+        if set(how) not in ({"join"}, {"join", "sep"}, {"count_not_null"}):
+            raise ValueError(f"{name}.yaml derive {column}: use {{join: [columns], sep: ...}} or {{count_not_null: [columns]}}")
     specs: list[ExpectationSpec] = []
     for index, entry in enumerate(doc["expectations"]):
-        where_label = f"{name}.yaml expectation {index + 1} ({entry.get('type')})"
-        unknown = set(entry) - {"type", "kwargs", "description", "severity", "where", "for_each", "unit"}
+        label = f"{name}.yaml expectation {index + 1} ({entry.get('type')})"
+        unknown = set(entry) - _ENTRY_KEYS
         if unknown or "type" not in entry:
-            raise ValueError(f"{where_label}: needs `type`; unknown keys {sorted(unknown)}")
+            raise ValueError(f"{label}: needs `type`; unknown keys {sorted(unknown)}")
         severity = str(entry.get("severity", "critical")).lower()
         if severity not in SEVERITIES:
-            raise ValueError(f"{where_label}: severity must be one of {', '.join(SEVERITIES)}")
-        if "for_each" in entry:
-            items = _items(qn, entry["for_each"], entry.get("unit"))
-        else:
-            items = [({}, {})]
+            raise ValueError(f"{label}: severity must be one of {', '.join(SEVERITIES)}")
+        items = _items(qn, entry["for_each"], entry.get("unit")) if "for_each" in entry else [({}, {})]
         for placeholders, item_values in items:
-            scope = _Scope(name, year, facts, qn_values, placeholders, item_values)
+            scope = _Scope(name, year, facts, placeholders, item_values)
             kwargs = _resolve(entry.get("kwargs") or {}, scope)
+            if entry["type"] == "expect_table_columns_to_match_set":
+                optional = _resolve(entry.get("optional_columns") or [], scope) + list(derive)
+                kwargs["column_set"] = list(kwargs.get("column_set") or []) + [
+                    c for c in optional if c in present and c not in kwargs.get("column_set", [])
+                ]
+            elif "optional_columns" in entry:
+                raise ValueError(f"{label}: optional_columns applies to expect_table_columns_to_match_set only")
             where = entry.get("where") or []
             where_texts = [scope.fill(w) for w in ([where] if isinstance(where, str) else where)]
             description = entry.get("description")
@@ -343,7 +396,7 @@ def expand_suite(name: str, year: int, facts: dict | None = None) -> ExpandedSui
         table=doc["table"],
         year=int(year),
         description=doc.get("description", ""),
-        derive=doc.get("derive") or {},
+        derive=derive,
         expectations=tuple(specs),
         facts=facts,
     )
@@ -609,10 +662,15 @@ def _gx_suite(expanded: ExpandedSuite, suite_name: str):
 
 
 def _derived_frame(df: "pd.DataFrame", derive: dict) -> "pd.DataFrame":
+    """A copy of the frame with the suite's derived columns (the caller's frame is untouched)."""
     if not derive:
         return df
     extra = {}
     for column, how in derive.items():
+        if "count_not_null" in how:
+            columns = [c for c in how["count_not_null"] if c in df.columns]
+            extra[column] = df[columns].notna().sum(axis=1).astype("int64") if columns else 0
+            continue
         parts = [df[c].astype("string") for c in how["join"]]
         joined = parts[0]
         for p in parts[1:]:
@@ -657,7 +715,7 @@ def run_suite(
     to the Data Docs site there. `run_name` labels the run in the Data Docs.
     """
     name = table.split(".")[-1]
-    expanded = expand_suite(name, year, facts)
+    expanded = expand_suite(name, year, facts, list(df.columns))
     missing = [f for f in required_facts(name) if f not in expanded.facts]
     if missing:
         raise ValueError(f"suite {name} needs the facts {missing}; pass them in `facts`")
