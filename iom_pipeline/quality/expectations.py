@@ -52,6 +52,7 @@ processes (Dagster steps) share one index; a file lock serialises the writers.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import fcntl
 import logging
@@ -262,9 +263,9 @@ class _Scope:
     def questionnaire(self, name: str, of: str | None = None):
         if of is None:
             if name in self.item_values:
-                return self.item_values[name]
+                return copy.deepcopy(self.item_values[name])
             if name in self.qn_values:
-                return self.qn_values[name]
+                return copy.deepcopy(self.qn_values[name])
         elif of == "other_versions" and name in self.qn_values and isinstance(self.qn_values[name], list):
             # What other questionnaires have and this year's has not (a table holds every
             # year's rows, so it has every year's columns).
@@ -374,7 +375,7 @@ def expand_suite(
             if entry["type"] == "expect_table_columns_to_match_set":
                 optional = _resolve(entry.get("optional_columns") or [], scope) + list(derive)
                 kwargs["column_set"] = list(kwargs.get("column_set") or []) + [
-                    c for c in optional if c in present and c not in kwargs.get("column_set", [])
+                    c for c in optional if (c in present or c in derive) and c not in kwargs.get("column_set", [])
                 ]
             elif "optional_columns" in entry:
                 raise ValueError(f"{label}: optional_columns applies to expect_table_columns_to_match_set only")
