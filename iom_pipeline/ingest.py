@@ -25,6 +25,8 @@ MAX_LINE_BYTES = 64 * 1024 * 1024
 _ZIP_MAGIC = b"PK\x03\x04"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _UTF8_BOM = codecs.BOM_UTF8
+_UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+_GZIP_MAGIC = b"\x1f\x8b"
 
 
 class InputFileError(Exception):
@@ -71,6 +73,8 @@ def _check_not_spreadsheet(path: Path, head: bytes) -> None:
         )
     if head.startswith(_OLE_MAGIC):
         raise InputFileError(path, "this is a legacy Excel (.xls) workbook, not CSV; save it as CSV UTF-8 or .xlsx")
+    if head.startswith(_GZIP_MAGIC):
+        raise InputFileError(path, "this file is gzip-compressed; decompress it into the landing directory first")
 
 
 def _decode_head(path: Path, limit: int = 1 << 20) -> tuple[str, str]:
@@ -113,7 +117,8 @@ def _header(path: Path, text: str) -> list[str]:
     if not text.strip():
         raise InputFileError(path, "the file is empty")
     first_line = next(csv.reader(io.StringIO(text)))
-    columns = [c.strip() for c in first_line]
+    # Names are matched trimmed and in lower case: every name in the spec is lower case.
+    columns = [c.strip(" \t\ufeff").lower() for c in first_line]
     if len(columns) == 1:
         for sep, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "vertical bars")):
             if sep in columns[0]:
@@ -179,6 +184,12 @@ def prepare(path: Path, work: Path, timestamp_format: str = "%d/%m/%Y %H:%M") ->
     else:
         _check_not_spreadsheet(path, head)
         path_for_text, encoding = path, None
+    if head.startswith(_UTF16_BOMS):
+        # Excel's "Unicode text" and some survey tools write UTF-16 with a byte-order mark.
+        csv_path = work / f"{path.stem}.utf8.csv"
+        _transcode_to_utf8(path, "utf-16", csv_path)
+        notes.append("re-encoded from UTF-16 to UTF-8")
+        path_for_text, encoding = csv_path, "utf-16"
     text, detected = _decode_head(path_for_text)
     columns = _header(path, text)
     if detected == "cp1252":
@@ -247,6 +258,11 @@ def land_export(con: duckdb.DuckDBPyConnection, landing: Path, qn: Questionnaire
     path = find_export(landing)
     landed = prepare(path, work, qn.timestamp_format)
     missing = [c for c in qn.expected_columns if c not in landed.columns]
+    if len(missing) == len(qn.expected_columns):
+        first = ",".join(landed.columns)[:80]
+        raise InputFileError(
+            path, f"this does not look like a survey export: its first line ({first!r}) names none of the export's columns", row=0
+        )
     if missing:
         shown = ", ".join(missing[:8]) + (f" and {len(missing) - 8} more" if len(missing) > 8 else "")
         raise InputFileError(path, f"required column(s) missing from the header: {shown}", row=0, column=missing[0])

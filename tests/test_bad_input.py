@@ -55,6 +55,11 @@ FILE_CASES = {
     "frame with no CSPs": (lambda L: (L / "frame.csv").write_text("csp_code,csp_name\n"), "frame.csv", "no CSPs", None),
     "frame missing": (lambda L: (L / "frame.csv").unlink(), "frame.csv", "missing", None),
     "no export": (lambda L: export(L).unlink(), "2013", "no survey export", None),
+    "gzip-compressed": (lambda L: export(L).write_bytes(__import__("gzip").compress(export(L).read_bytes())),
+                        "survey_export.csv", "gzip", None),
+    "an HTML error page saved as the export": (
+        lambda L: export(L).write_text("<html><body>Your session has expired</body></html>"),
+        "survey_export.csv", "does not look like a survey export", None),
 }
 
 
@@ -121,6 +126,21 @@ def test_a_spreadsheet_export_is_read_like_the_csv(landing, tmp_path):
         ws.append([int(v) if i == 0 and v.isdigit() else v for i, v in enumerate(r)])
     wb.save(landing / "survey_export.xlsx")
     export(landing).unlink()
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    run_year(con, 2013)
+    assert con.execute("select response_id, outcome from marts.submission_outcome order by 1").fetchall() == [
+        (1, "counted"), (2, "counted")]
+
+
+@pytest.mark.parametrize("variant", ["utf-16", "lf-endings", "header-case-and-padding"])
+def test_harmless_variants_are_read(landing, tmp_path, variant):
+    text = export(landing).read_text(encoding="utf-8-sig")
+    if variant == "utf-16":
+        export(landing).write_text(text, encoding="utf-16")
+    elif variant == "lf-endings":
+        export(landing).write_text(text.replace("\r\n", "\n"), encoding="utf-8")
+    else:
+        export(landing).write_text(text.replace("q1_iom_in_place", " Q1_IOM_In_Place "), encoding="utf-8")
     con = duckdb.connect(str(tmp_path / "w.duckdb"))
     run_year(con, 2013)
     assert con.execute("select response_id, outcome from marts.submission_outcome order by 1").fetchall() == [

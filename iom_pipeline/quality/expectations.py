@@ -452,7 +452,7 @@ def describe(result: dict) -> str:
     seen = []
     if result.get("exception"):
         seen.append(f"error: {result['exception']}")
-    if result.get("observed_value") is not None:
+    if result.get("observed_value") is not None and not (result.get("unexpected_count") or result.get("missing")):
         seen.append(f"observed {result['observed_value']!r}")
     if result.get("missing"):
         seen.append(f"{result['missing_count']} missing, e.g. {result['missing']!r}")
@@ -536,6 +536,15 @@ def _result_dict(spec: ExpectationSpec, gx_result) -> dict:
     if raw.get("missing_count"):  # set-containment expectations name what is absent
         out["missing_count"] = raw["missing_count"]
         out["missing"] = _plain(raw.get("partial_missing_list") or [])
+    mismatched = (raw.get("details") or {}).get("mismatched")
+    if isinstance(mismatched, dict):  # a column set: the columns too many and too few
+        unexpected, absent = mismatched.get("unexpected") or [], mismatched.get("missing") or []
+        if unexpected:
+            out["unexpected_count"] = len(unexpected)
+            out["unexpected_examples"] = _plain(unexpected[:MAX_EXAMPLES])
+        if absent:
+            out["missing_count"] = len(absent)
+            out["missing"] = _plain(absent[:10])
     if isinstance(observed, list) and len(observed) > 20:
         observed = observed[:20] + [f"... ({len(observed)} values)"]
     out["observed_value"] = observed
@@ -569,10 +578,14 @@ def _context(docs_dir: Path | None):
     defaults = InMemoryStoreBackendDefaults()
     sites: dict = {}
     if docs_dir is not None:
-        defaults.stores[defaults.validation_results_store_name]["store_backend"] = {
-            "class_name": "TupleFilesystemStoreBackend",
-            "base_directory": str(docs_dir / DOCS_STORE_DIR / "validations"),
-        }
+        for store_name, sub in (
+            (defaults.expectations_store_name, "expectations"),
+            (defaults.validation_results_store_name, "validations"),
+        ):
+            defaults.stores[store_name]["store_backend"] = {
+                "class_name": "TupleFilesystemStoreBackend",
+                "base_directory": str(docs_dir / DOCS_STORE_DIR / sub),
+            }
         # GX compiles its page templates afresh for every build; these views share compiled
         # templates across builds (see __getattr__ below).
         page_view = {"module_name": __name__, "class_name": "CachedJinjaPageView"}
@@ -584,11 +597,10 @@ def _context(docs_dir: Path | None):
                 "class_name": "DefaultSiteIndexBuilder",
                 "view": {"module_name": __name__, "class_name": "CachedJinjaIndexPageView"},
             },
-            # Validation pages only: each lists its suite's expectations with their results.
             "site_section_builders": {
-                "expectations": "None",
-                "profiling": "None",
+                "expectations": {"view": page_view},
                 "validations": {"view": page_view},
+                "profiling": "None",
             },
         }
     config = DataContextConfig(
@@ -769,7 +781,10 @@ def run_suite(
                 batch_identifier=gx_result.batch_id,
             )
             try:
-                built = context.build_data_docs(site_names=[DOCS_SITE_NAME], resource_identifiers=[result_id])
+                built = context.build_data_docs(
+                    site_names=[DOCS_SITE_NAME],
+                    resource_identifiers=[result_id, ExpectationSuiteIdentifier(name=suite_name)],
+                )
                 docs_index = built.get(DOCS_SITE_NAME)
                 urls = context.get_docs_sites_urls(resource_identifier=result_id, site_names=[DOCS_SITE_NAME])
                 docs_url = urls[0]["site_url"] if urls else None
