@@ -4,7 +4,7 @@ import dagster as dg
 
 from iom_pipeline.defs.publication import assets as publication_assets
 from iom_pipeline.defs.publication import checks as publication_checks
-from iom_pipeline.defs.shared import WAREHOUSE_WRITER_TAG, survey_years, warehouse_resource
+from iom_pipeline.defs.shared import WAREHOUSE_WRITER_TAG, warehouse_resource
 from iom_pipeline.defs.survey import assets as survey_assets
 from iom_pipeline.defs.survey import checks as survey_checks
 from iom_pipeline.defs.survey import schedules as survey_schedules
@@ -13,7 +13,6 @@ from iom_pipeline.defs.survey import schedules as survey_schedules
 survey_year_job = dg.define_asset_job(
     name=survey_schedules.JOB_NAME,
     selection=dg.AssetSelection.all(),
-    partitions_def=survey_years,
     tags=WAREHOUSE_WRITER_TAG,
     description="Materialise every asset of one survey year, from its landing files to its publication.",
 )
@@ -23,6 +22,7 @@ defs = dg.Definitions(
     asset_checks=[
         survey_checks.mart_integrity_checks,
         survey_checks.quality_warning_checks,
+        survey_checks.quality_expectations,
         *dg.load_asset_checks_from_modules([publication_checks]),
     ],
     jobs=[survey_year_job],

@@ -15,9 +15,9 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 import duckdb
 import pytest
-from dagster_duckdb import DuckDBResource
 
 from exports import row, write_landing
+from iom_pipeline.defs.shared import warehouse_resource
 from iom_pipeline.defs.survey.schedules import annual_survey_rerun, landing_sensor
 from iom_pipeline.paths import landing_dir, publication_dir, warehouse_path
 
@@ -201,13 +201,14 @@ def test_a_new_years_export_is_picked_up_and_published(data, instance):
         instance=instance,
         tags={**request.tags, "dagster/run_key": request.run_key, "dagster/sensor_name": landing_sensor.name},
         # The warehouse under this test's IOM_DATA_DIR (the definitions may have been imported earlier).
-        resources={"duckdb": DuckDBResource(database=str(warehouse_path()))},
+        resources={"duckdb": warehouse_resource()},
         raise_on_error=False,
     )
     assert result.success, [e.message for e in result.all_events if e.is_failure]
     run = instance.get_run_by_id(result.run_id)
     assert run.tags["dagster/partition"] == "2014" and run.tags["dagster/run_key"] == request.run_key
 
+    assert warehouse_path().is_file()  # under this IOM_DATA_DIR
     publication = publication_dir(2014)
     assert (publication / "report.html").is_file()
     assert "2014" in (publication / "report.html").read_text(encoding="utf-8")

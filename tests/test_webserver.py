@@ -149,11 +149,9 @@ def test_ui_lists_everything_and_runs_a_partition(tmp_path, monkeypatch):
     monkeypatch.setenv("IOM_DATA_DIR", str(data))
     monkeypatch.setenv("DAGSTER_HOME", str(home))
 
-    t0 = time.monotonic()
     from dagster import DagsterInstance
 
     from iom_pipeline.definitions import defs, survey_year_job
-    print("import took", round(time.monotonic() - t0, 1))
 
     # The partition exists before the UI starts, as after the sensor or `iom run` discovered it.
     with DagsterInstance.from_config(str(home)) as instance:
@@ -259,6 +257,4 @@ def test_ui_lists_everything_and_runs_a_partition(tmp_path, monkeypatch):
         assert (data / "publication" / "iom_marts.duckdb").is_file()
         print("seconds since `dagster dev` started:", {k: round(v, 1) for k, v in phases.items()})
     finally:
-        t = time.monotonic()
         dev.stop()
-        print("stop took", round(time.monotonic() - t, 1))

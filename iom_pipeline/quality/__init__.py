@@ -8,21 +8,25 @@ cheap: Great Expectations itself is imported only when a suite runs.
 from __future__ import annotations
 
 from iom_pipeline.quality.expectations import (
+    FACTS,
     SuiteResult,
     expand_suite,
     read_table,
     required_facts,
     run_suite,
     suite_names,
+    suite_table,
     warehouse_facts,
 )
 
 __all__ = [
+    "FACTS",
     "SuiteResult",
     "expand_suite",
     "read_table",
     "required_facts",
     "run_suite",
     "suite_names",
+    "suite_table",
     "warehouse_facts",
 ]

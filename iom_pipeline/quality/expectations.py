@@ -10,7 +10,7 @@ Suites are YAML files, one per table, in `assets/expectations/` beside the quest
 expectation is a GX expectation type (snake case, e.g. `expect_column_values_to_be_between`)
 with its kwargs, plus optional keys:
 
-    description:  shown in the Data Docs and in the result
+    description:  why it matters; the expectation's notes in the Data Docs, and in the result
     severity:     `critical` (default) fails the suite; `warning` / `info` are reported only
     where:        a row condition: "column OP value" with OP one of == != < <= > >= in, not in,
                   or "column is null" / "column is not null"; a list of them means all hold.
@@ -30,9 +30,15 @@ Values that depend on the survey year are references, resolved before GX sees th
 
 Inside a list, a reference that resolves to a list is spliced in:
 `column_set: [survey_year, csp_code, {questionnaire: csp_answer_columns}]`.
+`{questionnaire: NAME, of: other_versions}` is what the other questionnaire versions have and
+this year's has not: a table holds every survey year's rows, hence every version's columns.
+An expect_table_columns_to_match_set may list such columns as `optional_columns`: those the
+frame has join its `column_set`.
 
 A suite may also `derive` columns on a copy of the frame, for expectations that need a single
-column (`question_option: {join: [question_id, option_id], sep: "/"}`).
+column: `{join: [question_id, option_id], sep: "/"}` (the two ids as one key) or
+`{count_not_null: [columns]}` (how many of the columns the frame has are filled in a row).
+Derived columns join the `column_set` of expect_table_columns_to_match_set by themselves.
 
 for_each kinds (filter with `unit: csp|arrangement` where it applies):
     single_choice_question   question_id; options_of_question, labels_of_question
@@ -60,7 +66,7 @@ import math
 import re
 import threading
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
@@ -158,7 +164,7 @@ def required_facts(name: str) -> list[str]:
             for v in value:
                 walk(v)
 
-    walk(_definition(name)["expectations"])
+    walk(_definition(name))
     return sorted(found - {"survey_year"})
 
 
@@ -551,9 +557,9 @@ def _result_dict(spec: ExpectationSpec, gx_result) -> dict:
     info = gx_result.exception_info or {}
     # A result's exception_info is either one dict or a dict of them, keyed by metric.
     infos = [info] if "raised_exception" in info else [v for v in info.values() if isinstance(v, dict)]
-    messages = [i.get("exception_message") for i in infos if i.get("raised_exception")]
+    messages = list(dict.fromkeys(str(i.get("exception_message")) for i in infos if i.get("raised_exception")))
     if messages:
-        out["exception"] = "; ".join(str(m) for m in messages)
+        out["exception"] = "; ".join(messages)
         out["success"] = False
     return out
 
@@ -653,7 +659,9 @@ def _gx_suite(expanded: ExpandedSuite, suite_name: str):
         config = ExpectationConfiguration(
             type=spec.type,
             kwargs=kwargs,
-            description=spec.description,
+            # As notes, not `description`, which the Data Docs would show instead of the
+            # expectation's own wording (its column, bounds and condition).
+            notes=spec.description,
             severity=spec.severity,
             meta={"index": i, **({"where": spec.where_text} if spec.where_text else {})},
         )
@@ -702,6 +710,17 @@ def _docs_lock(docs_dir: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _remove_empty_dirs(root: Path) -> None:
+    """GX removes the files of a dropped run but leaves its directories."""
+    if not root.is_dir():
+        return
+    for path in sorted((p for p in root.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True):
+        try:
+            path.rmdir()  # only succeeds when empty
+        except OSError:
+            pass
 
 
 def _prune(context, suite_name: str, keep: int) -> None:
@@ -788,6 +807,8 @@ def run_suite(
                 docs_index = built.get(DOCS_SITE_NAME)
                 urls = context.get_docs_sites_urls(resource_identifier=result_id, site_names=[DOCS_SITE_NAME])
                 docs_url = urls[0]["site_url"] if urls else None
+                for section in (docs_dir / "validations", docs_dir / DOCS_STORE_DIR / "validations"):
+                    _remove_empty_dirs(section)
             except Exception as exc:  # the docs are a view: never lose the validation for them
                 log.warning("Data Docs for %s %s were not written: %s", name, year, exc)
                 docs_error = f"{type(exc).__name__}: {exc}"

@@ -231,3 +231,67 @@ def sql_check_group(name: str, checks: list[SqlCheck]):
 
 mart_integrity_checks = sql_check_group("mart_integrity_checks", INTEGRITY_CHECKS)
 quality_warning_checks = sql_check_group("quality_warning_checks", WARNING_CHECKS)
+
+
+def _expectation_specs():
+    from iom_pipeline.quality import suite_names, suite_table
+
+    return [(name, dg.AssetKey(suite_table(name).split("."))) for name in suite_names()]
+
+
+@dg.multi_asset_check(
+    name="quality_expectations",
+    specs=[
+        dg.AssetCheckSpec(
+            name=f"expectations_{name}",
+            asset=key,
+            blocking=True,
+            partitions_def=survey_years,
+            description=f"Great Expectations suite assets/expectations/{name}.yaml on the year's rows "
+            "(read from DuckDB into a DataFrame); Data Docs under warehouse/gx_data_docs/",
+        )
+        for name, key in _expectation_specs()
+    ],
+    can_subset=True,
+)
+def quality_expectations(context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource):
+    """Every suite beside the questionnaire, run with Great Expectations 1.x (imported here only)."""
+    from iom_pipeline.paths import warehouse_path
+    from iom_pipeline.quality import read_table, run_suite, warehouse_facts
+
+    year = int(context.partition_key)
+    docs = warehouse_path().parent / "gx_data_docs"
+    with warehouse(duckdb) as con:
+        facts = warehouse_facts(con, year)
+        frames = {name: read_table(con, name, year) for name, _ in _expectation_specs()}
+    for name, key in _expectation_specs():
+        if dg.AssetCheckKey(key, f"expectations_{name}") not in context.selected_asset_check_keys:
+            continue
+        result = run_suite(name, frames[name], year, facts, docs, run_name=context.run.run_id)
+        rows = [
+            {
+                "expectation": r["expectation"],
+                "columns": ", ".join(r.get("columns") or []),
+                "success": r["success"],
+                "observed": str(r.get("observed_value"))[:80],
+                "unexpected": r.get("unexpected_count"),
+                "examples": str(r.get("unexpected_examples") or "")[:80],
+            }
+            for r in result.results
+        ]
+        table = "| expectation | columns | success | observed | unexpected | examples |\n|---|---|---|---|---|---|\n" + "\n".join(
+            "| " + " | ".join(str(v).replace("|", "\\|") for v in row.values()) + " |" for row in rows
+        )
+        yield dg.AssetCheckResult(
+            asset_key=key,
+            check_name=f"expectations_{name}",
+            passed=result.success,
+            severity=dg.AssetCheckSeverity.ERROR,
+            description=result.summary(),
+            metadata={
+                "survey_year": year,
+                **{k: v for k, v in result.statistics.items() if isinstance(v, (int, float))},
+                "expectations": dg.MetadataValue.md(table),
+                **({"data_docs": dg.MetadataValue.path(str(result.docs_index))} if result.docs_index else {}),
+            },
+        )
