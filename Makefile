@@ -9,6 +9,8 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
+# Installed packages are byte-compiled once, so imports stay fast even where the environment
+# sets PYTHONDONTWRITEBYTECODE (Python then never caches compiled modules itself).
 export IOM_DATA_DIR ?= $(CURDIR)/data
 export DAGSTER_HOME ?= $(IOM_DATA_DIR)/dagster_home
 
@@ -26,7 +28,7 @@ $(UV):
 	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
 $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
-	$(UV) sync --frozen --python $(PYTHON)
+	$(UV) sync --frozen --compile-bytecode --python $(PYTHON)
 	@touch $@
 
 $(DAGSTER_HOME)/dagster.yaml: dagster.yaml

@@ -22,7 +22,8 @@ defs = dg.Definitions(
     asset_checks=[
         survey_checks.mart_integrity_checks,
         survey_checks.quality_warning_checks,
-        survey_checks.quality_expectations,
+        survey_checks.mart_expectations,
+        survey_checks.staging_expectations,
         *dg.load_asset_checks_from_modules([publication_checks]),
     ],
     jobs=[survey_year_job],

@@ -233,65 +233,82 @@ mart_integrity_checks = sql_check_group("mart_integrity_checks", INTEGRITY_CHECK
 quality_warning_checks = sql_check_group("quality_warning_checks", WARNING_CHECKS)
 
 
-def _expectation_specs():
+def _expectation_specs(layer: str):
     from iom_pipeline.quality import suite_names, suite_table
 
-    return [(name, dg.AssetKey(suite_table(name).split("."))) for name in suite_names()]
+    return [
+        (name, dg.AssetKey(suite_table(name).split(".")))
+        for name in suite_names()
+        if suite_table(name).split(".")[0] == layer
+    ]
 
 
-@dg.multi_asset_check(
-    name="quality_expectations",
-    specs=[
-        dg.AssetCheckSpec(
-            name=f"expectations_{name}",
-            asset=key,
-            blocking=True,
-            partitions_def=survey_years,
-            description=f"Great Expectations suite assets/expectations/{name}.yaml on the year's rows "
-            "(read from DuckDB into a DataFrame); Data Docs under warehouse/gx_data_docs/",
-        )
-        for name, key in _expectation_specs()
-    ],
-    can_subset=True,
-)
-def quality_expectations(context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource):
-    """Every suite beside the questionnaire, run with Great Expectations 1.x (imported here only)."""
-    from iom_pipeline.paths import warehouse_path
-    from iom_pipeline.quality import read_table, run_suite, warehouse_facts
+def expectation_checks(layer: str, blocking: bool):
+    """The Great Expectations suites of one layer's tables, as Dagster asset checks."""
+    specs = _expectation_specs(layer)
 
-    year = int(context.partition_key)
-    docs = warehouse_path().parent / "gx_data_docs"
-    with warehouse(duckdb) as con:
-        facts = warehouse_facts(con, year)
-        frames = {name: read_table(con, name, year) for name, _ in _expectation_specs()}
-    for name, key in _expectation_specs():
-        if dg.AssetCheckKey(key, f"expectations_{name}") not in context.selected_asset_check_keys:
-            continue
-        result = run_suite(name, frames[name], year, facts, docs, run_name=context.run.run_id)
-        rows = [
-            {
-                "expectation": r["expectation"],
-                "columns": ", ".join(r.get("columns") or []),
-                "success": r["success"],
-                "observed": str(r.get("observed_value"))[:80],
-                "unexpected": r.get("unexpected_count"),
-                "examples": str(r.get("unexpected_examples") or "")[:80],
-            }
-            for r in result.results
+    @dg.multi_asset_check(
+        name=f"{layer}_expectations",
+        specs=[
+            dg.AssetCheckSpec(
+                name=f"expectations_{name}",
+                asset=key,
+                blocking=blocking,
+                partitions_def=survey_years,
+                description=f"Great Expectations suite assets/expectations/{name}.yaml on the year's rows "
+                "(read from DuckDB into a DataFrame); Data Docs under warehouse/gx_data_docs/",
+            )
+            for name, key in specs
+        ],
+        can_subset=True,
+    )
+    def _expectations(context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource):
+        from iom_pipeline.paths import warehouse_path
+        from iom_pipeline.quality import read_table, run_suite, warehouse_facts  # Great Expectations: loaded here only
+
+        year = int(context.partition_key)
+        docs = warehouse_path().parent / "gx_data_docs"
+        selected = [(n, k) for n, k in specs if dg.AssetCheckKey(k, f"expectations_{n}") in context.selected_asset_check_keys]
+        with warehouse(duckdb) as con:
+            facts = warehouse_facts(con, year)
+            frames = {name: read_table(con, name, year) for name, _ in selected}
+        for name, key in selected:
+            result = run_suite(name, frames[name], year, facts, docs, run_name=context.run.run_id)
+            yield dg.AssetCheckResult(
+                asset_key=key,
+                check_name=f"expectations_{name}",
+                passed=result.success,
+                severity=dg.AssetCheckSeverity.ERROR,
+                description=result.summary(),
+                metadata={
+                    "survey_year": year,
+                    **{k: v for k, v in result.statistics.items() if isinstance(v, (int, float))},
+                    "expectations": dg.MetadataValue.md(_expectation_table(result.results)),
+                    **({"data_docs": dg.MetadataValue.path(str(result.docs_index))} if result.docs_index else {}),
+                },
+            )
+
+    return _expectations
+
+
+def _expectation_table(results: list[dict]) -> str:
+    """Every expectation with its observed value, as the UI shows check metadata."""
+    header = "| expectation | columns | success | observed | unexpected | examples |\n|---|---|---|---|---|---|"
+    lines = [header]
+    for r in results:
+        cells = [
+            r["expectation"],
+            ", ".join(r.get("columns") or []),
+            r["success"],
+            str(r.get("observed_value"))[:80],
+            r.get("unexpected_count"),
+            str(r.get("unexpected_examples") or "")[:80],
         ]
-        table = "| expectation | columns | success | observed | unexpected | examples |\n|---|---|---|---|---|---|\n" + "\n".join(
-            "| " + " | ".join(str(v).replace("|", "\\|") for v in row.values()) + " |" for row in rows
-        )
-        yield dg.AssetCheckResult(
-            asset_key=key,
-            check_name=f"expectations_{name}",
-            passed=result.success,
-            severity=dg.AssetCheckSeverity.ERROR,
-            description=result.summary(),
-            metadata={
-                "survey_year": year,
-                **{k: v for k, v in result.statistics.items() if isinstance(v, (int, float))},
-                "expectations": dg.MetadataValue.md(table),
-                **({"data_docs": dg.MetadataValue.path(str(result.docs_index))} if result.docs_index else {}),
-            },
-        )
+        lines.append("| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |")
+    return "\n".join(lines)
+
+
+# The publication reads the marts: their suites block it. Staging rows that fail are already
+# quarantined by pandera, so the staging suite reports without blocking.
+mart_expectations = expectation_checks("marts", blocking=True)
+staging_expectations = expectation_checks("staging", blocking=False)
