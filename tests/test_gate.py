@@ -1,0 +1,94 @@
+"""The publication gate: a wrong number anywhere stops `iom run` and leaves publication/ alone."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+
+import duckdb
+import pytest
+
+from iom_pipeline import pipeline
+from iom_pipeline.cli import main
+
+pytestmark = pytest.mark.slow
+
+
+def digest(directory) -> dict[str, str]:
+    return {str(p.relative_to(directory)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(directory.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def published(tmp_path, monkeypatch):
+    """The reconstructed 2013 sample, published once."""
+    monkeypatch.setenv("IOM_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    assert main(["sample", "--year", "2013"]) == 0
+    assert main(["run", "--year", "2013"]) == 0
+    return tmp_path
+
+
+def test_a_published_figure_that_differs_blocks_the_publication(published, capsys):
+    before = digest(published / "publication")
+    path = published / "landing" / "2013" / "published.csv"
+    with path.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    for r in rows:
+        if (r["question_id"], r["option_id"]) == ("agency", "housing"):
+            r["published_pct"] = "81"  # the marts say 80
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    capsys.readouterr()
+    assert main(["run", "--year", "2013"]) == 1
+    err = capsys.readouterr().err
+    assert "reconciles_with_published_figures" in err
+    assert digest(published / "publication") == before
+
+
+def test_a_corrupted_mart_value_blocks_the_publication(published, capsys, monkeypatch):
+    before = digest(published / "publication")
+    build = pipeline.build_model
+
+    def corrupting_build(con, model, year, qn):
+        rows = build(con, model, year, qn)
+        if model.name == "question_summary":
+            con.execute("update marts.question_summary set n = n + 1 "
+                        "where survey_year = ? and question_id = 'agency' and option_id = 'police'", [year])
+        return rows
+
+    monkeypatch.setattr(pipeline, "build_model", corrupting_build)
+    capsys.readouterr()
+    assert main(["run", "--year", "2013"]) == 1
+    err = capsys.readouterr().err
+    assert "percentages_agree_with_counts" in err
+    assert digest(published / "publication") == before
+
+
+def test_a_bi_reader_holding_the_snapshot_never_blocks_a_run(published):
+    snapshot = published / "publication" / "iom_marts.duckdb"
+    reader = duckdb.connect(str(snapshot), read_only=True)
+    try:
+        query = "select n from marts.question_summary where survey_year = 2013 and question_id = 'response'"
+        assert reader.execute(query).fetchall() == [(184,)]
+        # The frame grows by one CSP: the next publication's response base changes.
+        frame = published / "landing" / "2013" / "frame.csv"
+        with frame.open("a", encoding="utf-8", newline="") as fh:
+            fh.write("E22999999,Synthetic Extra CSP\r\n")
+        (published / "landing" / "2013" / "published.csv").unlink()  # its response rate no longer holds
+        assert main(["run", "--year", "2013"]) == 0
+        # The old reader still sees its consistent snapshot ...
+        assert reader.execute(query).fetchall() == [(184,)]
+        assert reader.execute(
+            "select base_n from marts.question_summary where survey_year = 2013 and question_id = 'response'"
+        ).fetchall() == [(292,)]
+    finally:
+        reader.close()
+    # ... and a new reader sees the new one.
+    fresh = duckdb.connect(str(snapshot), read_only=True)
+    assert fresh.execute(
+        "select base_n from marts.question_summary where survey_year = 2013 and question_id = 'response'"
+    ).fetchall() == [(293,)]
+    fresh.close()
