@@ -13,6 +13,8 @@ export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 # sets PYTHONDONTWRITEBYTECODE (Python then never caches compiled modules itself).
 export IOM_DATA_DIR ?= $(CURDIR)/data
 export DAGSTER_HOME ?= $(IOM_DATA_DIR)/dagster_home
+# The instance configuration: dagster.yaml (SQLite), or dagster.postgres.yaml for production.
+DAGSTER_CONFIG ?= dagster.yaml
 
 .PHONY: help run test dev bench sample system-deps clean
 
@@ -31,9 +33,9 @@ $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
 	$(UV) sync --frozen --compile-bytecode --python $(PYTHON)
 	@touch $@
 
-$(DAGSTER_HOME)/dagster.yaml: dagster.yaml
+$(DAGSTER_HOME)/dagster.yaml: $(DAGSTER_CONFIG)
 	@mkdir -p $(DAGSTER_HOME)
-	cp dagster.yaml $@
+	cp $(DAGSTER_CONFIG) $@
 
 sample: $(VENV)/.synced
 	$(VENV)/bin/iom sample --year 2011 --year 2013
