@@ -26,13 +26,13 @@ PYTHON = sys.executable
 TIME = Path("/usr/bin/time")
 STAGES = {
     # pipeline stage -> the Dagster steps (or SQL models) that make it up
-    "read": ["landing_files", "config__questionnaire"],
+    "read": ["landing_files"],
     "validate": ["staging_models", "audit__validation_failure"],
     "match and deduplicate": ["int_submission_match", "int_submission_outcome"],
     "model": ["int_answer_cells", "int_answers", "int_arrangements", "dim_csp", "csp_return", "arrangement",
               "submission_outcome", "quality_warning", "int_csp_geography"],
     "summarise": ["question_summary", "year_comparison"],
-    "check": ["mart_integrity_checks", "quality_warning_checks", "quality_expectations",
+    "check": ["mart_checks", "quality_expectations",
               "publication__report_no_personal_data_in_publication"],
     "publish": ["figures", "publication__report", "publication__spreadsheets", "publication__published"],
 }

@@ -191,7 +191,10 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         with warehouse_lock(args.wait):
-            return run_years(years, args.log_level)
+            from iom_pipeline.quality.worker import expectation_worker
+
+            with expectation_worker():
+                return run_years(years, args.log_level)
     except WarehouseBusy as exc:
         print(f"iom run: {exc}", file=sys.stderr)
         return EXIT_BUSY

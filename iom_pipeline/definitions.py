@@ -20,10 +20,8 @@ survey_year_job = dg.define_asset_job(
 defs = dg.Definitions(
     assets=[*dg.load_assets_from_modules([survey_assets, publication_assets])],
     asset_checks=[
-        survey_checks.mart_integrity_checks,
-        survey_checks.quality_warning_checks,
-        survey_checks.mart_expectations,
-        survey_checks.staging_expectations,
+        survey_checks.mart_checks,
+        survey_checks.quality_expectations,
         *dg.load_asset_checks_from_modules([publication_checks]),
     ],
     jobs=[survey_year_job],

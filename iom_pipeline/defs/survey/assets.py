@@ -48,15 +48,19 @@ def _model_deps(model: SqlModel) -> list[dg.AssetKey]:
         dg.AssetSpec(RAW_FRAME, description="The CSPs the survey was sent to.", group_name="raw", kinds={"duckdb"}),
         dg.AssetSpec(RAW_PUBLISHED, description="Figures already published for the year, if supplied, to reconcile against.",
                      group_name="raw", kinds={"duckdb"}),
+        dg.AssetSpec(QUESTIONNAIRE, group_name="config", kinds={"duckdb", "yaml"},
+                     description="The questionnaire in force for the year (assets/questionnaires/*.yaml) as config.* tables."),
     ],
     partitions_def=survey_years,
     can_subset=False,
 )
 def landing_files(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
-    """Copy `landing/<year>/` into the raw layer, refusing a bad file with a clear message."""
+    """Copy `landing/<year>/` into the raw layer, refusing a bad file with a clear message;
+    load the year's questionnaire as tables beside it."""
     year = year_of(context)
     with warehouse(duckdb) as con:
         landed = pipeline.land(con, year)
+        config_rows = pipeline.load_config(con, year)
         yield dg.MaterializeResult(
             asset_key=RAW_EXPORT,
             metadata={
@@ -72,22 +76,10 @@ def landing_files(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
             asset_key=RAW_PUBLISHED,
             metadata={"dagster/row_count": landed.published_rows or 0, "supplied": landed.published_rows is not None},
         )
-
-
-@dg.asset(
-    key=QUESTIONNAIRE,
-    partitions_def=survey_years,
-    group_name="config",
-    kinds={"duckdb", "yaml"},
-    description="The questionnaire in force for the year (assets/questionnaires/*.yaml) as config.* tables.",
-)
-def questionnaire_tables(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
-    year = year_of(context)
-    with warehouse(duckdb) as con:
-        counts = pipeline.load_config(con, year)
-    return dg.MaterializeResult(
-        metadata={"version": questionnaire_for_year(year).version, **{f"{k}_rows": v for k, v in counts.items()}}
-    )
+        yield dg.MaterializeResult(
+            asset_key=QUESTIONNAIRE,
+            metadata={"version": questionnaire_for_year(year).version, **{f"{k}_rows": v for k, v in config_rows.items()}},
+        )
 
 
 def _layer_asset(layer: str):

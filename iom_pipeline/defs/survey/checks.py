@@ -229,31 +229,31 @@ def sql_check_group(name: str, checks: list[SqlCheck]):
     return _checks
 
 
-mart_integrity_checks = sql_check_group("mart_integrity_checks", INTEGRITY_CHECKS)
-quality_warning_checks = sql_check_group("quality_warning_checks", WARNING_CHECKS)
+mart_checks = sql_check_group("mart_checks", INTEGRITY_CHECKS + WARNING_CHECKS)
 
 
-def _expectation_specs(layer: str):
+# The publication reads the marts: their suites block it. Staging rows that fail are already
+# quarantined by pandera, so the staging suite reports without blocking.
+BLOCKING_LAYERS = ("marts",)
+
+
+def _expectation_specs():
     from iom_pipeline.quality import suite_names, suite_table
 
-    return [
-        (name, dg.AssetKey(suite_table(name).split(".")))
-        for name in suite_names()
-        if suite_table(name).split(".")[0] == layer
-    ]
+    return [(name, dg.AssetKey(suite_table(name).split("."))) for name in suite_names()]
 
 
-def expectation_checks(layer: str, blocking: bool):
-    """The Great Expectations suites of one layer's tables, as Dagster asset checks."""
-    specs = _expectation_specs(layer)
+def expectation_checks():
+    """Every Great Expectations suite beside the questionnaire, as Dagster asset checks (one step)."""
+    specs = _expectation_specs()
 
     @dg.multi_asset_check(
-        name=f"{layer}_expectations",
+        name="quality_expectations",
         specs=[
             dg.AssetCheckSpec(
                 name=f"expectations_{name}",
                 asset=key,
-                blocking=blocking,
+                blocking=key.path[0] in BLOCKING_LAYERS,
                 partitions_def=survey_years,
                 description=f"Great Expectations suite assets/expectations/{name}.yaml on the year's rows "
                 "(read from DuckDB into a DataFrame); Data Docs under warehouse/gx_data_docs/",
@@ -264,7 +264,8 @@ def expectation_checks(layer: str, blocking: bool):
     )
     def _expectations(context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource):
         from iom_pipeline.paths import warehouse_path
-        from iom_pipeline.quality import read_table, run_suite, warehouse_facts  # Great Expectations: loaded here only
+        from iom_pipeline.quality import read_table, warehouse_facts
+        from iom_pipeline.quality.worker import run_suites  # Great Expectations runs there
 
         year = int(context.partition_key)
         docs = warehouse_path().parent / "gx_data_docs"
@@ -272,8 +273,8 @@ def expectation_checks(layer: str, blocking: bool):
         with warehouse(duckdb) as con:
             facts = warehouse_facts(con, year)
             frames = {name: read_table(con, name, year) for name, _ in selected}
-        for name, key in selected:
-            result = run_suite(name, frames[name], year, facts, docs, run_name=context.run.run_id)
+        results = run_suites([(name, frames[name], year, facts, docs, context.run.run_id) for name, _ in selected])
+        for (name, key), result in zip(selected, results):
             yield dg.AssetCheckResult(
                 asset_key=key,
                 check_name=f"expectations_{name}",
@@ -308,7 +309,4 @@ def _expectation_table(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
-# The publication reads the marts: their suites block it. Staging rows that fail are already
-# quarantined by pandera, so the staging suite reports without blocking.
-mart_expectations = expectation_checks("marts", blocking=True)
-staging_expectations = expectation_checks("staging", blocking=False)
+quality_expectations = expectation_checks()
