@@ -251,6 +251,10 @@ def load_csv_table(con: duckdb.DuckDBPyConnection, landed: LandedFile, table: st
         )
     except duckdb.Error as exc:
         raise _diagnose(landed, exc) from None
+    finally:
+        if landed.csv_path != landed.source:
+            # A converted copy holds the same (personal) data as the raw table: keep only that.
+            landed.csv_path.unlink(missing_ok=True)
     return int(con.execute(f"select count(*) from {table}").fetchall()[0][0])
 
 

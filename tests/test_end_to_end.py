@@ -93,6 +93,9 @@ def test_the_publication_is_complete_and_free_of_personal_data(published_run):
         }
     assert personal
     assert find_in_files(published_run / "publication", personal) == []
+    # nor in Dagster's run history, event logs and metadata, nor in any scratch file
+    assert find_in_files(published_run / "dagster_home", personal) == []
+    assert find_in_files(published_run / "work", personal) == []
     report = (year_dir / "report.html").read_text(encoding="utf-8")
     assert "synthetic" in report.lower()
     assert "98 per cent (181 CSPs)" in report
