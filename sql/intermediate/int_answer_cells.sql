@@ -58,12 +58,9 @@ select
     {{ year }} as survey_year,
     r.*,
     -- rule 5: an exclusive option (`none`) ticked together with another option of the question
-    coalesce(o.is_exclusive, false) and r.asked and exists (
-        select 1 from routed other
-        where other.response_id = r.response_id and other.item_id = r.item_id
-          and other.block_no = r.block_no and other.role = 'tick' and other.asked
-          and other.option_id <> r.option_id
-    ) as exclusive_with_other
+    coalesce(o.is_exclusive, false) and r.asked
+        and count(*) filter (where r.role = 'tick' and r.asked)
+            over (partition by r.response_id, r.item_id, r.block_no) > 1 as exclusive_with_other
 from routed r
 left join {{ source('config', 'option') }} o
     on r.role = 'tick' and o.question_id = r.item_id and o.option_id = r.option_id
