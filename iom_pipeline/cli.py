@@ -59,12 +59,18 @@ def warehouse_lock(wait_seconds: float):
 
 
 def ensure_dagster_home() -> Path:
-    """DAGSTER_HOME defaults to `$IOM_DATA_DIR/dagster_home`, configured by the project's dagster.yaml."""
-    home = Path(os.environ.get("DAGSTER_HOME") or data_dir() / "dagster_home")
+    """DAGSTER_HOME defaults to `$IOM_DATA_DIR/dagster_home`, configured by the project's dagster.yaml.
+
+    A DAGSTER_HOME the user chose keeps its own dagster.yaml (PostgreSQL, say); the default one
+    always follows the project's.
+    """
+    chosen = os.environ.get("DAGSTER_HOME")
+    home = Path(chosen or data_dir() / "dagster_home")
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
-    if not config.exists():
-        shutil.copyfile(PROJECT_ROOT / "dagster.yaml", config)
+    project_config = PROJECT_ROOT / "dagster.yaml"
+    if not config.exists() or (not chosen and config.read_bytes() != project_config.read_bytes()):
+        shutil.copyfile(project_config, config)
     os.environ["DAGSTER_HOME"] = str(home)
     return home
 
