@@ -121,6 +121,23 @@ def _stage_timings(instance, run_id: str) -> dict[str, dict[str, float]]:
     return {"steps": steps, "models": models}
 
 
+def _known_years(instance) -> list[str]:
+    """The survey-year partitions; repairs instance storage left half-created by a killed run."""
+    from dagster._core.errors import DagsterInvalidInvocationError
+
+    try:
+        return instance.get_dynamic_partitions("survey_year")
+    except DagsterInvalidInvocationError:
+        # A run killed while Dagster was first creating its storage can leave tables out (with
+        # the schema already stamped as current, so migrations see nothing to do): create
+        # whichever of the event log's tables are missing; existing ones are left alone.
+        from dagster._core.storage.event_log.schema import SqlEventLogStorageMetadata
+
+        with instance.event_log_storage.index_connection() as connection:
+            SqlEventLogStorageMetadata.create_all(connection)
+        return instance.get_dynamic_partitions("survey_year")
+
+
 def run_years(years: list[int], log_level: str = "CRITICAL", select: str | None = None) -> int:
     ensure_dagster_home()
     from dagster import AssetSelection, DagsterInstance
@@ -136,7 +153,7 @@ def run_years(years: list[int], log_level: str = "CRITICAL", select: str | None 
     timings: dict[str, dict] = {}
     for year in years:
         partition = str(year)
-        if partition not in instance.get_dynamic_partitions("survey_year"):
+        if partition not in _known_years(instance):
             instance.add_dynamic_partitions("survey_year", [partition])
         started = time.perf_counter()
         result = job.execute_in_process(

@@ -76,6 +76,9 @@ def figures(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
     with warehouse(duckdb) as con:
         marts = read_marts(con, year)
     settings = load_settings()
+    if is_synthetic(year):
+        # A figure travels without the report's banner: its own source note must say so.
+        settings = settings.with_overrides(source=settings.source + " (synthetic reconstruction, not official statistics)")
     view = SummaryView(marts["question_summary"], year, settings)
     for spec in _figure_specs():
         if figure_key(spec) not in context.selected_asset_keys:
