@@ -38,6 +38,14 @@ def read_marts(con, year: int) -> dict:
     }
 
 
+def staged_inputs(context, duckdb: DuckDBResource) -> tuple[int, Path, dict]:
+    """The year, this run's staging directory, and the year's marts: what every publication asset reads."""
+    year = year_of(context)
+    with warehouse(duckdb) as con:
+        marts = read_marts(con, year)
+    return year, staging_dir(year, context.run.run_id), marts
+
+
 def _figure_specs():
     from iom_pipeline.publication.config import figure_specs
 
@@ -71,10 +79,7 @@ def figures(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
     from iom_pipeline.publication.data import SummaryView
     from iom_pipeline.publication.figures import figure_data, write_figure
 
-    year = year_of(context)
-    out = staging_dir(year, context.run.run_id)
-    with warehouse(duckdb) as con:
-        marts = read_marts(con, year)
+    year, out, marts = staged_inputs(context, duckdb)
     settings = load_settings()
     if is_synthetic(year):
         # A figure travels without the report's banner: its own source note must say so.
@@ -130,10 +135,7 @@ def _staged_figures(out: Path) -> list[dict]:
 def report(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
     from iom_pipeline.publication.report import render_report
 
-    year = year_of(context)
-    out = staging_dir(year, context.run.run_id)
-    with warehouse(duckdb) as con:
-        marts = read_marts(con, year)
+    year, out, marts = staged_inputs(context, duckdb)
     path = render_report(year, marts, _staged_figures(out), out / "report.html", synthetic=is_synthetic(year))
     return dg.MaterializeResult(
         metadata={"path": dg.MetadataValue.path(str(path)), "bytes": path.stat().st_size, "synthetic": is_synthetic(year)}
@@ -151,10 +153,7 @@ def report(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.Mate
 def spreadsheets(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
     from iom_pipeline.publication.spreadsheets import write_spreadsheets
 
-    year = year_of(context)
-    out = staging_dir(year, context.run.run_id)
-    with warehouse(duckdb) as con:
-        marts = read_marts(con, year)
+    year, out, marts = staged_inputs(context, duckdb)
     paths = write_spreadsheets(year, marts, out, synthetic=is_synthetic(year))
     return dg.MaterializeResult(metadata={p.suffix.lstrip("."): dg.MetadataValue.path(str(p)) for p in paths})
 
