@@ -20,6 +20,7 @@ import duckdb
 
 from iom_pipeline.paths import bi_snapshot_path, publication_dir, work_dir
 from iom_pipeline.sql_models import discover_models, ident
+from iom_pipeline.warehouse import replace_year_rows
 
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
@@ -103,22 +104,14 @@ def write_bi_snapshot(con: duckdb.DuckDBPyConnection, year: int, run_id: str) ->
     try:
         con.execute("create schema if not exists snapshot.marts")
         for table, year_column in mart_tables():
-            name = table.split(".")[1]
-            snap_table = f"snapshot.marts.{ident(name)}"
-            exists = con.execute(
-                "select count(*) from duckdb_tables() where database_name = 'snapshot' and schema_name = 'marts' and table_name = ?",
-                [name],
-            ).fetchall()[0][0]
-            select = f"select * from {table} where {ident(year_column)} = {int(year)}"
-            if not exists:
-                con.execute(f"create table {snap_table} as {select}")
-                continue
-            have = {r[0] for r in con.execute(f"describe {snap_table}").fetchall()}
-            for column, dtype in ((r[0], r[1]) for r in con.execute(f"describe {table}").fetchall()):
-                if column not in have:
-                    con.execute(f"alter table {snap_table} add column {ident(column)} {dtype}")
-            con.execute(f"delete from {snap_table} where {ident(year_column)} = ?", [int(year)])
-            con.execute(f"insert into {snap_table} by name {select}")
+            # the same year-scoped replace as the warehouse's own models
+            replace_year_rows(
+                con,
+                f"snapshot.{table}",
+                f"select * from {table} where {ident(year_column)} = {int(year)}",
+                year,
+                year_column,
+            )
         con.execute("checkpoint snapshot")
     finally:
         con.execute("detach snapshot")

@@ -16,11 +16,13 @@ def ensure_schemas(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    schema, name = table.split(".")
+    """`schema.name` in the warehouse, or `database.schema.name` in an attached database."""
+    *database, schema, name = table.split(".")
     return bool(
         con.execute(
-            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-            [schema, name],
+            "select count(*) from information_schema.tables where table_catalog = coalesce(?, current_database()) "
+            "and table_schema = ? and table_name = ?",
+            [database[0] if database else None, schema, name],
         ).fetchall()[0][0]
     )
 
