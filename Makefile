@@ -16,7 +16,7 @@ export DAGSTER_HOME ?= $(IOM_DATA_DIR)/dagster_home
 # The instance configuration: dagster.yaml (SQLite), or dagster.postgres.yaml for production.
 DAGSTER_CONFIG ?= dagster.yaml
 
-.PHONY: help run test dev bench sample system-deps clean
+.PHONY: help run test dev bench sample system-deps clean bytecode
 
 help:
 	@echo "make run     - set up .venv, write the synthetic sample into \$$IOM_DATA_DIR/landing, run the pipeline"
@@ -33,6 +33,11 @@ $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
 	$(UV) sync --frozen --compile-bytecode --python $(PYTHON)
 	@touch $@
 
+# The project's own modules, byte-compiled too (an editable install is not, and where
+# PYTHONDONTWRITEBYTECODE is set Python would compile them from source on every run).
+bytecode: $(VENV)/.synced
+	@$(VENV)/bin/python -m compileall -q -j 0 iom_pipeline
+
 $(DAGSTER_HOME)/dagster.yaml: $(DAGSTER_CONFIG)
 	@mkdir -p $(DAGSTER_HOME)
 	cp $(DAGSTER_CONFIG) $@
@@ -40,7 +45,7 @@ $(DAGSTER_HOME)/dagster.yaml: $(DAGSTER_CONFIG)
 sample: $(VENV)/.synced
 	$(VENV)/bin/iom sample --year 2011 --year 2013
 
-run: $(VENV)/.synced $(DAGSTER_HOME)/dagster.yaml sample
+run: bytecode $(DAGSTER_HOME)/dagster.yaml sample
 	$(VENV)/bin/iom run --year 2011 --year 2013
 	@echo
 	@echo "Results (synthetic reconstruction):"
@@ -64,13 +69,13 @@ system-deps:
 	  fi; \
 	fi
 
-test: $(VENV)/.synced system-deps
+test: bytecode system-deps
 	$(VENV)/bin/python -m pytest
 
-dev: $(VENV)/.synced $(DAGSTER_HOME)/dagster.yaml
+dev: bytecode $(DAGSTER_HOME)/dagster.yaml
 	$(VENV)/bin/dagster dev -h 127.0.0.1 -p 3000 -m iom_pipeline.definitions
 
-bench: $(VENV)/.synced
+bench: bytecode
 	$(VENV)/bin/python bench/run_bench.py
 
 clean:

@@ -24,6 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 TIME = Path("/usr/bin/time")
+SAMPLE_RUNS = 7
 STAGES = {
     # pipeline stage -> the Dagster steps (or SQL models) that make it up
     "read": ["landing_files"],
@@ -32,7 +33,9 @@ STAGES = {
     "model": ["int_answer_cells", "int_answers", "int_arrangements", "dim_csp", "csp_return", "arrangement",
               "submission_outcome", "quality_warning", "int_csp_geography"],
     "summarise": ["question_summary", "year_comparison"],
-    "check": ["mart_checks", "quality_expectations",
+    # audit__expectation_result is the wait for the Great Expectations suites, which run in the
+    # helper process while the figures and the report are drawn.
+    "check": ["mart_checks", "audit__expectation_result",
               "publication__report_no_personal_data_in_publication"],
     "publish": ["figures", "publication__report", "publication__spreadsheets", "publication__published"],
 }
@@ -120,9 +123,18 @@ def run_sample(work: Path) -> dict:
     env = {"IOM_DATA_DIR": str(base), "DAGSTER_HOME": str(base / "dagster_home")}
     subprocess.run([str(ROOT / ".venv" / "bin" / "iom"), "sample", "--year", "2013"], env={**os.environ, **env},
                    check=True, capture_output=True)
-    result = measure([str(ROOT / ".venv" / "bin" / "iom"), "run", "--year", "2013"], env)
+    # The first run also creates the warehouse and Dagster's storage; the reruns are what a
+    # data engineer sees day to day. This machine's timings vary by a second between runs.
+    runs = [measure([str(ROOT / ".venv" / "bin" / "iom"), "run", "--year", "2013"], env) for _ in range(SAMPLE_RUNS)]
+    reruns = sorted(r["wall"] for r in runs[1:])
     dagster_import = measure([PYTHON, "-c", "import dagster"])
-    return {"pipeline": result, "dagster_import": dagster_import}
+    return {
+        "pipeline": runs[0],
+        "rerun_median": reruns[len(reruns) // 2],
+        "rerun_range": (reruns[0], reruns[-1]),
+        "peak_mb": max(r["peak_mb"] for r in runs),
+        "dagster_import": dagster_import,
+    }
 
 
 def report(results: list[dict], sample: dict) -> str:
@@ -177,8 +189,13 @@ def report(results: list[dict], sample: dict) -> str:
         "",
         "## The reconstructed sample",
         "",
-        f"`iom run --year 2013` on the reconstructed 2013 sample: {sample['pipeline']['wall']:.1f} s wall, "
-        f"{sample['pipeline']['peak_mb']:.0f} MB peak; `import dagster` alone: {sample['dagster_import']['wall']:.1f} s.",
+        f"`iom run --year 2013` on the reconstructed 2013 sample, {SAMPLE_RUNS} runs in a row: the first (which "
+        f"also creates the warehouse and Dagster's storage) {sample['pipeline']['wall']:.1f} s wall; the reruns "
+        f"{sample['rerun_median']:.1f} s median ({sample['rerun_range'][0]:.1f}-{sample['rerun_range'][1]:.1f} s); "
+        f"peak memory {sample['peak_mb']:.0f} MB. `import dagster` alone: {sample['dagster_import']['wall']:.1f} s.",
+        "",
+        "Peak memory is the largest single process's (`/usr/bin/time -v`); `iom run` also runs a helper process "
+        "(Great Expectations and part of the figures, iom_pipeline/workers.py) beside it.",
         "",
     ]
     return "\n".join(lines)

@@ -4,6 +4,7 @@ import dagster as dg
 
 from iom_pipeline.defs.publication import assets as publication_assets
 from iom_pipeline.defs.publication import checks as publication_checks
+from iom_pipeline.defs.quality import assets as quality_assets
 from iom_pipeline.defs.shared import WAREHOUSE_WRITER_TAG, warehouse_resource
 from iom_pipeline.defs.survey import assets as survey_assets
 from iom_pipeline.defs.survey import checks as survey_checks
@@ -18,10 +19,9 @@ survey_year_job = dg.define_asset_job(
 )
 
 defs = dg.Definitions(
-    assets=[*dg.load_assets_from_modules([survey_assets, publication_assets])],
+    assets=[*dg.load_assets_from_modules([survey_assets, quality_assets, publication_assets])],
     asset_checks=[
         survey_checks.mart_checks,
-        survey_checks.quality_expectations,
         *dg.load_asset_checks_from_modules([publication_checks]),
     ],
     jobs=[survey_year_job],

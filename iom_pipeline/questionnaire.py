@@ -10,9 +10,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-import yaml
 
-from iom_pipeline.paths import QUESTIONNAIRE_DIR
+from iom_pipeline.paths import QUESTIONNAIRE_DIR, load_yaml
 
 CSP_LEVEL = 0  # block number used for CSP-level items, so joins never meet NULL block numbers
 
@@ -285,7 +284,7 @@ def normalise_label(value: str) -> str:
 def load_questionnaire(version: str) -> Questionnaire:
     path = QUESTIONNAIRE_DIR / f"{version}.yaml"
     with path.open(encoding="utf-8") as fh:
-        return _parse(yaml.safe_load(fh))
+        return _parse(load_yaml(fh.read()))
 
 
 @cache

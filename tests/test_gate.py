@@ -92,3 +92,52 @@ def test_a_bi_reader_holding_the_snapshot_never_blocks_a_run(published):
         "select base_n from marts.question_summary where survey_year = 2013 and question_id = 'response'"
     ).fetchall() == [(293,)]
     fresh.close()
+
+
+def test_a_failed_expectation_suite_blocks_the_publication(published, capsys, monkeypatch):
+    """A value only Great Expectations looks at (the questionnaire version a row was summarised
+    with) fails the question_summary suite, which runs in `iom run`'s helper process."""
+    before = digest(published / "publication")
+    build = pipeline.build_model
+
+    def corrupting_build(con, model, year, qn):
+        rows = build(con, model, year, qn)
+        if model.name == "question_summary":
+            con.execute("update marts.question_summary set questionnaire_version = 'iom_2099' "
+                        "where survey_year = ? and question_id = 'agency' and option_id = 'police'", [year])
+        return rows
+
+    monkeypatch.setattr(pipeline, "build_model", corrupting_build)
+    capsys.readouterr()
+    assert main(["run", "--year", "2013"]) == 1
+    err = capsys.readouterr().err
+    assert "expectations_question_summary" in err and "iom_2099" in err
+    assert "reconciles_with_published_figures" not in err  # only the suite saw it
+    assert digest(published / "publication") == before
+    con = duckdb.connect(str(published / "warehouse" / "iom.duckdb"), read_only=True)
+    failed = con.execute(
+        "select expectation, columns from audit.expectation_result "
+        "where survey_year = 2013 and suite = 'question_summary' and not success"
+    ).fetchall()
+    con.close()
+    assert failed == [("expect_column_values_to_be_in_set", "questionnaire_version")]
+
+
+def test_the_helper_process_changes_where_work_runs_not_what_is_published(published, tmp_path_factory, monkeypatch):
+    """`iom run` draws some figures and runs the suites in its helper; without it (as from the UI)
+    every published file is the same, byte for byte."""
+    alone = tmp_path_factory.mktemp("no-helper")
+    monkeypatch.setenv("IOM_DATA_DIR", str(alone))
+    monkeypatch.setenv("DAGSTER_HOME", str(alone / "dagster_home"))
+    monkeypatch.setenv("IOM_WORKERS", "0")
+    assert main(["sample", "--year", "2013"]) == 0
+    assert main(["run", "--year", "2013"]) == 0
+    with_helper = digest(published / "publication" / "2013")
+    without = digest(alone / "publication" / "2013")
+    assert sorted(with_helper) == sorted(without)
+    assert any(name.endswith(".png") for name in with_helper) and "report.html" in with_helper
+    # The spreadsheets record when they were written (and are drawn in this process either way).
+    stamped = (".xlsx", ".ods")
+    assert {k: v for k, v in with_helper.items() if not k.endswith(stamped)} == {
+        k: v for k, v in without.items() if not k.endswith(stamped)
+    }

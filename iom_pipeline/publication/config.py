@@ -7,9 +7,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
 
-from iom_pipeline.paths import ASSETS_DIR
+from iom_pipeline.paths import ASSETS_DIR, load_yaml
 
 PUBLICATION_ASSETS = ASSETS_DIR / "publication"
 FIGURE_KINDS = ("table", "bar", "comparison")
@@ -84,7 +83,7 @@ class Settings:
 def _load_yaml(name: str, directory: Path | None = None) -> dict:
     path = (directory or PUBLICATION_ASSETS) / name
     with path.open(encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
+        return load_yaml(fh.read())
 
 
 def _tuple(value) -> tuple:

@@ -71,9 +71,8 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
-import yaml
 
-from iom_pipeline.paths import ASSETS_DIR
+from iom_pipeline.paths import ASSETS_DIR, load_yaml
 from iom_pipeline.questionnaire import (
     Questionnaire,
     all_questionnaires,
@@ -134,7 +133,7 @@ def _definition(name: str) -> dict:
     if not path.exists():
         raise ValueError(f"no expectation suite {name!r}: expected one of {', '.join(suite_names())}")
     with path.open(encoding="utf-8") as fh:
-        doc = yaml.safe_load(fh)
+        doc = load_yaml(fh.read())
     if not isinstance(doc, dict) or not isinstance(doc.get("expectations"), list) or "table" not in doc:
         raise ValueError(f"{path}: a suite needs `table` and a list of `expectations`")
     return doc
@@ -337,7 +336,7 @@ def _parse_condition(text: str) -> tuple:
         return (m.group(1), "is not null" if "not" in m.group(2).lower() else "is null")
     if m := _COMPARISON.match(text):
         op = " ".join(m.group(2).lower().split())
-        value = yaml.safe_load(m.group(3))
+        value = load_yaml(m.group(3))
         if op in ("in", "not in") and not isinstance(value, list):
             raise ValueError(f"condition {text!r}: `{op}` needs a list, e.g. [a, b]")
         return (m.group(1), op, value)
@@ -739,12 +738,15 @@ def run_suite(
     facts: dict | None = None,
     docs_dir: Path | None = None,
     run_name: str | None = None,
+    build_site: bool = True,
 ) -> SuiteResult:
     """Validate one survey year's rows of `table` (a suite name, e.g. `csp_return`) with GX.
 
     `facts` are the counts the suite compares the frame with (`required_facts(table)`; the
     same dict, from `warehouse_facts`, serves every suite). With `docs_dir`, the run is added
-    to the Data Docs site there. `run_name` labels the run in the Data Docs.
+    to the Data Docs site there. `run_name` labels the run in the Data Docs. With
+    `build_site=False` the run is stored but its pages are left to one `build_docs` call for
+    several suites (one site build instead of one per suite: a second saved per run).
     """
     name = table.split(".")[-1]
     expanded = expand_suite(name, year, facts, list(df.columns))
@@ -792,26 +794,6 @@ def run_suite(
             by_index[(r.expectation_config.meta or {}).get("index")] = r
         results = [_result_dict(spec, by_index[i]) for i, spec in enumerate(expanded.expectations)]
 
-        docs_url = docs_index = docs_error = None
-        if docs_dir:
-            result_id = ValidationResultIdentifier(
-                expectation_suite_identifier=ExpectationSuiteIdentifier(name=suite_name),
-                run_id=run_id,
-                batch_identifier=gx_result.batch_id,
-            )
-            try:
-                built = context.build_data_docs(
-                    site_names=[DOCS_SITE_NAME],
-                    resource_identifiers=[result_id, ExpectationSuiteIdentifier(name=suite_name)],
-                )
-                docs_index = built.get(DOCS_SITE_NAME)
-                urls = context.get_docs_sites_urls(resource_identifier=result_id, site_names=[DOCS_SITE_NAME])
-                docs_url = urls[0]["site_url"] if urls else None
-                for section in (docs_dir / "validations", docs_dir / DOCS_STORE_DIR / "validations"):
-                    _remove_empty_dirs(section)
-            except Exception as exc:  # the docs are a view: never lose the validation for them
-                log.warning("Data Docs for %s %s were not written: %s", name, year, exc)
-                docs_error = f"{type(exc).__name__}: {exc}"
 
     failed = [r for r in results if not r["success"]]
     evaluated = len(results)
@@ -823,17 +805,55 @@ def run_suite(
         "failed_critical": sum(r["severity"] == "critical" for r in failed),
         "failed_warning": sum(r["severity"] != "critical" for r in failed),
     }
-    return SuiteResult(
+    result = SuiteResult(
         suite=name,
         table=expanded.table,
         survey_year=int(year),
         success=statistics["failed_critical"] == 0,
         statistics=statistics,
         results=results,
-        docs_url=docs_url,
-        docs_index=docs_index,
-        docs_error=docs_error,
     )
+    if docs_dir and build_site:
+        attach_docs(result, build_docs(docs_dir, run_id.run_name, [suite_name]))
+    return result
+
+
+def build_docs(docs_dir: Path, run_name: str, suites: list[str]) -> dict:
+    """Add the stored runs named `run_name` of these suites to the Data Docs site, in one build.
+
+    Returns {"index": the site's index.html, "urls": {suite: its run's page}, "error": None},
+    or with "error" set: the docs are a view, and failing to write them never loses a validation.
+    """
+    docs_dir = Path(docs_dir).resolve()
+    with _LOCK, _docs_lock(docs_dir):
+        context = _context(docs_dir)
+        try:
+            identifiers = {
+                key.expectation_suite_identifier.name: key
+                for key in context.validation_results_store.list_keys()
+                if key.run_id.run_name == run_name and key.expectation_suite_identifier.name in suites
+            }
+            resources = [r for key in identifiers.values() for r in (key, key.expectation_suite_identifier)]
+            built = context.build_data_docs(site_names=[DOCS_SITE_NAME], resource_identifiers=resources)
+            urls = {}
+            for suite, key in identifiers.items():
+                found = context.get_docs_sites_urls(resource_identifier=key, site_names=[DOCS_SITE_NAME])
+                urls[suite] = found[0]["site_url"] if found else None
+            for section in (docs_dir / "validations", docs_dir / DOCS_STORE_DIR / "validations"):
+                _remove_empty_dirs(section)
+            return {"index": built.get(DOCS_SITE_NAME), "urls": urls, "error": None}
+        except Exception as exc:  # the docs are a view: never lose the validation for them
+            log.warning("Data Docs in %s were not written: %s", docs_dir, exc)
+            return {"index": None, "urls": {}, "error": f"{type(exc).__name__}: {exc}"}
+
+
+def attach_docs(result: SuiteResult, docs: dict) -> SuiteResult:
+    """Record build_docs' outcome on a suite's result."""
+    suite_name = f"{result.suite}_{result.survey_year}"
+    result.docs_index = docs["index"]
+    result.docs_url = docs["urls"].get(suite_name)
+    result.docs_error = docs["error"]
+    return result
 
 
 # -- Data Docs views ---------------------------------------------------------------------

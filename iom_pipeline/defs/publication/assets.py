@@ -12,6 +12,7 @@ from pathlib import Path
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
+from iom_pipeline.defs.quality.assets import EXPECTATION_RESULT
 from iom_pipeline.defs.shared import survey_years, warehouse, year_of
 from iom_pipeline.paths import landing_dir
 from iom_pipeline.publish import publish_directory, staging_dir, write_bi_snapshot
@@ -75,29 +76,30 @@ def figure_key(spec) -> dg.AssetKey:
 )
 def figures(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
     """Every configured figure, one asset each, drawn in one step (matplotlib is loaded once)."""
-    from iom_pipeline.publication.config import load_settings
-    from iom_pipeline.publication.data import SummaryView
-    from iom_pipeline.publication.figures import figure_data, write_figure
+    from iom_pipeline.publication.figures import draw_figures
+    from iom_pipeline.workers import take_prefetched
 
-    year, out, marts = staged_inputs(context, duckdb)
-    settings = load_settings()
-    if is_synthetic(year):
-        # A figure travels without the report's banner: its own source note must say so.
-        settings = settings.with_overrides(source=settings.source + " (synthetic reconstruction, not official statistics)")
-    view = SummaryView(marts["question_summary"], year, settings)
+    year = year_of(context)
+    out = staging_dir(year, context.run.run_id)
+    with warehouse(duckdb) as con:
+        inputs = figure_inputs(con, year)
+    # With `iom run`, the marts step started the helper process on every other figure.
+    from_helper = take_prefetched(_figures_work_key(context.run.run_id, year))
+    mine = None if from_helper is None else [s.id for s in _figure_specs() if s.id not in _helper_figures()]
+    figures = draw_figures(year, *inputs, out, is_synthetic(year), mine)
+    if from_helper is not None:
+        figures.update(from_helper())
     for spec in _figure_specs():
         if figure_key(spec) not in context.selected_asset_keys:
             continue
-        data = figure_data(spec, view, marts["year_comparison"], settings)
-        if data is None:
-            (out / f"{spec.id}.json").write_text("null")
+        figure = figures.get(spec.id)
+        (out / f"{spec.id}.json").write_text(json.dumps(figure, default=str) if figure else "null")
+        if figure is None:
             yield dg.MaterializeResult(
                 asset_key=figure_key(spec),
                 metadata={"drawn": False, "reason": "not asked this year, or no earlier year to compare with"},
             )
             continue
-        figure = write_figure(data, out, settings)
-        (out / f"{spec.id}.json").write_text(json.dumps(figure, default=str))
         yield dg.MaterializeResult(
             asset_key=figure_key(spec),
             metadata={
@@ -109,6 +111,39 @@ def figures(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
                 "csv": dg.MetadataValue.path(str(figure["csv"])),
             },
         )
+
+
+def figure_inputs(con, year: int) -> tuple:
+    """What the figures are drawn from: the year's question_summary and year_comparison rows (Arrow)."""
+    return (
+        con.sql("select * from marts.question_summary where survey_year = ?", params=[year]).to_arrow_table(),
+        con.sql("select * from marts.year_comparison where year_to = ?", params=[year]).to_arrow_table(),
+    )
+
+
+def _figures_work_key(run_id: str, year: int) -> tuple:
+    return (run_id, int(year), "figures")
+
+
+def _helper_figures() -> list[str]:
+    """The figures the helper process draws while this one draws the rest: every third one (the
+    helper also runs the expectation suites, so this split finishes both at about the same time)."""
+    return [spec.id for spec in _figure_specs()][1::3]
+
+
+def prefetch_figures(context: dg.AssetExecutionContext, con, year: int) -> bool:
+    """Start drawing some of this run's figures in the warm helper, ahead of its expectation suites."""
+    from iom_pipeline.publication.figures import draw_figures
+    from iom_pipeline.workers import HELPER, prefetch, running
+
+    selection = context.run.asset_selection  # empty or None: the whole job
+    if not running(HELPER) or (selection and not all(k in selection for k in FIGURE_KEYS)):
+        return False
+    out = staging_dir(year, context.run.run_id)
+    return prefetch(
+        HELPER, _figures_work_key(context.run.run_id, year), draw_figures,
+        year, *figure_inputs(con, year), out, is_synthetic(year), _helper_figures(),
+    )
 
 
 FIGURE_KEYS = [figure_key(spec) for spec in _figure_specs()]
@@ -160,7 +195,14 @@ def spreadsheets(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> d
 
 @dg.asset(
     key=dg.AssetKey(["publication", "published"]),
-    deps=[dg.AssetKey(["publication", "report"]), dg.AssetKey(["publication", "spreadsheets"]), *FIGURE_KEYS, *MART_DEPS],
+    # The expectation suites gate this step only: the staged files above need not wait for them.
+    deps=[
+        dg.AssetKey(["publication", "report"]),
+        dg.AssetKey(["publication", "spreadsheets"]),
+        *FIGURE_KEYS,
+        *MART_DEPS,
+        EXPECTATION_RESULT,
+    ],
     partitions_def=survey_years,
     group_name="publication",
     kinds={"duckdb", "html"},

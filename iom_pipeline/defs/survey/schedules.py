@@ -6,18 +6,17 @@ import time
 from functools import cache
 
 import dagster as dg
-import yaml
 
 from iom_pipeline.defs.shared import survey_years
 from iom_pipeline.landing import landed_years, settled
-from iom_pipeline.paths import ASSETS_DIR
+from iom_pipeline.paths import ASSETS_DIR, load_yaml
 
 JOB_NAME = "survey_year_job"
 
 
 @cache
 def automation_config() -> dict:
-    return yaml.safe_load((ASSETS_DIR / "pipeline" / "automation.yaml").read_text(encoding="utf-8"))
+    return load_yaml(ASSETS_DIR / "pipeline" / "automation.yaml")
 
 
 def _ensure_partitions(instance: dg.DagsterInstance, years: list[str]) -> None:

@@ -1,0 +1,143 @@
+"""Warm helper processes for `iom run`: heavy imports and CPU work off the run's critical path.
+
+A run's own process is busy from start to finish (Dagster, DuckDB), and the machine has a second
+core. `iom run` starts a helper process beside it, which imports Great Expectations (seconds of
+imports) and matplotlib while the run lands, validates and models the data; it then draws
+every other figure and runs the expectation suites.
+
+A step either hands its work to a helper and waits for it (`call`), or an earlier step starts
+the work as soon as its inputs exist (`prefetch`) and the step that owns the work collects it
+(`take_prefetched`). The marts step prefetches half the figures and the expectation suites
+(nothing in the run writes the marts after it), which then run while this process draws the
+other figures and the report. Work is keyed by run, year and name, so a result is only ever
+collected by the run that started it.
+
+(Helpers for the validation and the figures were measured and dropped: with three busy
+processes on two cores, the run took one to two seconds longer.)
+
+Without helpers (a run launched from the UI, the tests) every step does its work in-process,
+with the same functions. `IOM_WORKERS=0` turns them off for `iom run` too.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
+from typing import Any
+
+HELPER = "helper"
+
+_POOLS: dict[str, ProcessPoolExecutor] = {}
+_PIDS: dict[str, Future] = {}
+_PREFETCHED: dict[tuple, tuple[Future, Callable, tuple]] = {}
+
+
+def _no_cross_process_locks() -> None:
+    # Helpers are stopped with SIGKILL when the run ends, so they must hold no named semaphore
+    # (the system would report it leaked): tqdm, imported by Great Expectations, makes one for
+    # progress bars across processes; no helper draws progress bars.
+    from tqdm.std import TqdmDefaultWriteLock
+
+    TqdmDefaultWriteLock.mp_lock = None
+
+
+def _warm_helper() -> None:
+    import gc
+
+    from iom_pipeline.cli import relax_garbage_collection
+
+    relax_garbage_collection()
+    _no_cross_process_locks()
+    import great_expectations  # noqa: F401  (the point: import it now, in this process)
+    import matplotlib.figure  # noqa: F401
+    from matplotlib.backends import backend_agg, backend_svg  # noqa: F401
+
+    import iom_pipeline.publication.figures  # noqa: F401
+
+    gc.freeze()
+
+
+_WARM_UP = {HELPER: _warm_helper}
+
+
+def enabled() -> bool:
+    return os.environ.get("IOM_WORKERS", "1") != "0"
+
+
+@contextmanager
+def warm_workers():
+    """Run the enclosed pipeline runs with the helper processes beside them."""
+    if not enabled():
+        yield
+        return
+    context = multiprocessing.get_context("spawn")
+    for name, warm_up in _WARM_UP.items():
+        pool = ProcessPoolExecutor(max_workers=1, mp_context=context)
+        _PIDS[name] = pool.submit(os.getpid)  # starts the process
+        pool.submit(warm_up)  # and its imports, now
+        _POOLS[name] = pool
+    try:
+        yield
+    finally:
+        pools = dict(_POOLS)
+        _POOLS.clear()
+        _PREFETCHED.clear()
+        for name, pool in pools.items():
+            # A helper holds nothing to save: stop it by its own pid rather than wait for an
+            # orderly exit of a process with these libraries loaded (seconds, on every run).
+            try:
+                os.kill(_PIDS.pop(name).result(timeout=30), signal.SIGKILL)
+            except (ProcessLookupError, BrokenProcessPool, TimeoutError):
+                pass
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def running(worker: str) -> bool:
+    return worker in _POOLS
+
+
+def call(worker: str, fn: Callable, *args: Any) -> Any:
+    """fn(*args) in the helper when it is running, else here; here too if the helper died."""
+    pool = _POOLS.get(worker)
+    if pool is not None:
+        try:
+            return pool.submit(fn, *args).result()
+        except BrokenProcessPool:
+            pass
+    return fn(*args)
+
+
+def prefetch(worker: str, key: tuple, fn: Callable, *args: Any) -> bool:
+    """Start fn(*args) in the helper now, for `take_prefetched(key)` later; False without a helper."""
+    pool = _POOLS.get(worker)
+    if pool is None:
+        return False
+    try:
+        _PREFETCHED[key] = (pool.submit(fn, *args), fn, args)
+    except BrokenProcessPool:
+        return False
+    return True
+
+
+def take_prefetched(key: tuple) -> Callable[[], Any] | None:
+    """The prefetched work's result getter, or None when nothing was started for `key`.
+
+    The getter waits for the helper; if the helper died meanwhile the work is done here.
+    """
+    entry = _PREFETCHED.pop(key, None)
+    if entry is None:
+        return None
+    future, fn, args = entry
+
+    def result() -> Any:
+        try:
+            return future.result()
+        except BrokenProcessPool:
+            return fn(*args)
+
+    return result

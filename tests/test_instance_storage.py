@@ -1,0 +1,47 @@
+"""The instance storage `dagster.yaml` configures keeps Dagster's own files and schema.
+
+iom_pipeline/instance_storage.py only keeps connections open: a run it recorded must read the
+same through Dagster's stock SQLite storage (a `dagster.yaml` without the `storage:` block).
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+import pytest
+from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus
+
+from iom_pipeline.cli import main
+from iom_pipeline.instance_storage import PooledSqliteEventLogStorage
+
+pytestmark = pytest.mark.slow
+
+
+def test_runs_recorded_through_the_pooled_storage_read_the_same_through_dagsters_own(tmp_path, monkeypatch):
+    home = tmp_path / "dagster_home"
+    monkeypatch.setenv("IOM_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    monkeypatch.setenv("IOM_WORKERS", "0")
+    assert main(["sample", "--year", "2013"]) == 0
+    assert main(["run", "--year", "2013"]) == 0
+
+    with DagsterInstance.from_config(str(home)) as pooled:
+        assert isinstance(pooled.event_log_storage, PooledSqliteEventLogStorage)  # the project's dagster.yaml
+        run = pooled.get_runs()[0]
+        recorded = [e.dagster_event_type for e in pooled.all_logs(run.run_id) if e.is_dagster_event]
+
+    stock_home = tmp_path / "stock_home"
+    stock_home.mkdir()
+    (stock_home / "dagster.yaml").write_text(
+        f"storage:\n  sqlite:\n    base_dir: {home}\ntelemetry:\n  enabled: false\n", encoding="utf-8"
+    )
+    with DagsterInstance.from_config(str(stock_home)) as stock:
+        assert type(stock.event_log_storage).__module__.startswith("dagster.")
+        runs = stock.get_runs()
+        assert [r.run_id for r in runs] == [run.run_id]
+        assert runs[0].status == DagsterRunStatus.SUCCESS
+        events = [e.dagster_event_type for e in stock.all_logs(run.run_id) if e.is_dagster_event]
+        assert events == recorded
+        assert events.count(DagsterEventType.ASSET_MATERIALIZATION) >= 30
+        latest = stock.get_latest_materialization_event(dg.AssetKey(["marts", "question_summary"]))
+        assert latest is not None and latest.dagster_event.partition == "2013"
+        assert stock.get_dynamic_partitions("survey_year") == ["2013"]
