@@ -245,15 +245,6 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_BUSY
 
 
-def relax_garbage_collection() -> None:
-    """Collect cyclic garbage less often: this process imports tens of thousands of objects that
-    live as long as it does, and Python's default thresholds re-scan them hundreds of times
-    (a tenth of the start-up). Its data lives in DuckDB, so the extra memory is small."""
-    import gc
-
-    gc.set_threshold(50_000, 20, 100)
-
-
 def console_main() -> None:
     """The `iom` command: main(), then exit without Python's interpreter teardown.
 
@@ -263,6 +254,8 @@ def console_main() -> None:
     pandas and matplotlib, which added a second and a half to every run.
     """
     import atexit
+
+    from iom_pipeline.workers import relax_garbage_collection
 
     relax_garbage_collection()
     status = main()

@@ -3,13 +3,13 @@
 A run's own process is busy from start to finish (Dagster, DuckDB), and the machine has a second
 core. `iom run` starts a helper process beside it, which imports Great Expectations (seconds of
 imports) and matplotlib while the run lands, validates and models the data; it then draws
-every other figure and runs the expectation suites.
+two of the figures and runs the expectation suites.
 
 A step either hands its work to a helper and waits for it (`call`), or an earlier step starts
 the work as soon as its inputs exist (`prefetch`) and the step that owns the work collects it
-(`take_prefetched`). The marts step prefetches half the figures and the expectation suites
-(nothing in the run writes the marts after it), which then run while this process draws the
-other figures and the report. Work is keyed by run, year and name, so a result is only ever
+(`take_prefetched`). The marts step prefetches those figures, the expectation suites and their
+Data Docs (nothing in the run writes the marts after it), which then run while this process
+draws the other figures, the spreadsheets and the report. Work is keyed by run, year and name, so a result is only ever
 collected by the run that started it.
 
 (Helpers for the validation and the figures were measured and dropped: with three busy
@@ -46,10 +46,17 @@ def _no_cross_process_locks() -> None:
     TqdmDefaultWriteLock.mp_lock = None
 
 
-def _warm_helper() -> None:
+def relax_garbage_collection() -> None:
+    """Collect cyclic garbage less often in `iom`'s processes: they import tens of thousands of
+    objects that live as long as they do, and Python's default thresholds re-scan them hundreds
+    of times (a tenth of the start-up). The data lives in DuckDB, so the extra memory is small."""
     import gc
 
-    from iom_pipeline.cli import relax_garbage_collection
+    gc.set_threshold(50_000, 20, 100)
+
+
+def _warm_helper() -> None:
+    import gc
 
     relax_garbage_collection()
     _no_cross_process_locks()

@@ -27,29 +27,22 @@ class WarehouseResource(DuckDBResource):
     """Dagster's DuckDB resource, pointed at `$IOM_DATA_DIR/warehouse/iom.duckdb` when a run starts.
 
     Reading the location at run time (not import time) lets one process serve several data
-    directories. The database is opened once per run (per process) and each step gets its own
-    cursor on it: opening and closing the file for every step cost a checkpoint each time,
-    about 30 ms a step. Dagster closes it when the run ends, failed or not.
+    directories. The database is opened once per run (per process) and every step uses that one
+    connection, as one long session: opening and closing the file for each step cost a
+    checkpoint each time. Dagster closes it when the run ends, failed or not.
     """
 
     database: str = ""
     _connection: duckdb.DuckDBPyConnection | None = PrivateAttr(default=None)
     _prepared: bool = PrivateAttr(default=False)
 
-    def _open(self) -> duckdb.DuckDBPyConnection:
+    @contextmanager
+    def get_connection(self):
         if self._connection is None:
             path = self.database or str(warehouse_path())
             Path(path).parent.mkdir(parents=True, exist_ok=True)
             self._connection = duckdb.connect(path, config={"custom_user_agent": "iom-pipeline", **self.connection_config})
-        return self._connection
-
-    @contextmanager
-    def get_connection(self):
-        cursor = self._open().cursor()
-        try:
-            yield cursor
-        finally:
-            cursor.close()
+        yield self._connection
 
     def warehouse_prepared(self) -> bool:
         """True once this run has created the schemas and macros (they persist in the file)."""

@@ -731,6 +731,11 @@ def _prune(context, suite_name: str, keep: int) -> None:
         store.remove_key(key)
 
 
+def gx_suite_name(suite: str, year: int) -> str:
+    """The suite's name in Great Expectations and its Data Docs: one per survey year."""
+    return f"{suite}_{int(year)}"
+
+
 def run_suite(
     table: str,
     df: "pd.DataFrame",
@@ -755,7 +760,7 @@ def run_suite(
         raise ValueError(f"suite {name} needs the facts {missing}; pass them in `facts`")
     frame = _derived_frame(df, expanded.derive)
     docs_dir = Path(docs_dir).resolve() if docs_dir is not None else None
-    suite_name = f"{name}_{int(year)}"
+    suite_name = gx_suite_name(name, year)
 
     from great_expectations.core.run_identifier import RunIdentifier
 
@@ -849,7 +854,7 @@ def build_docs(docs_dir: Path, run_name: str, suites: list[str]) -> dict:
 
 def attach_docs(result: SuiteResult, docs: dict) -> SuiteResult:
     """Record build_docs' outcome on a suite's result."""
-    suite_name = f"{result.suite}_{result.survey_year}"
+    suite_name = gx_suite_name(result.suite, result.survey_year)
     result.docs_index = docs["index"]
     result.docs_url = docs["urls"].get(suite_name)
     result.docs_error = docs["error"]

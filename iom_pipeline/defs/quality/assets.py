@@ -21,7 +21,7 @@ from iom_pipeline.defs.shared import survey_years, table_metadata, warehouse, ye
 # run_suite imports Great Expectations only when called; the helper process runs it, importing this
 # light module rather than the Dagster definitions.
 from iom_pipeline.quality import run_suite, suite_names, suite_table
-from iom_pipeline.quality.expectations import attach_docs, build_docs
+from iom_pipeline.quality.expectations import attach_docs, build_docs, gx_suite_name
 from iom_pipeline.warehouse import replace_year_rows
 
 EXPECTATION_RESULT = dg.AssetKey(["audit", "expectation_result"])
@@ -78,7 +78,7 @@ def expectation_result(context: dg.AssetExecutionContext, duckdb: DuckDBResource
     results = {name: computed[name] if started[name] is None else started[name]() for name in names}
     # The Data Docs pages of all the suites, in one site build (prefetched after the suites).
     site = take_prefetched(_suite_work_key(run_id, year, "data docs"))
-    site = site() if site is not None else call(HELPER, build_docs, docs_dir(), run_id, [f"{n}_{year}" for n in names])
+    site = site() if site is not None else call(HELPER, build_docs, docs_dir(), run_id, [gx_suite_name(n, year) for n in names])
     for result in results.values():
         attach_docs(result, site)
     with warehouse(duckdb) as con:
@@ -140,7 +140,7 @@ def prefetch_expectations(context: dg.AssetExecutionContext, con, year: int) -> 
     run_id = context.run.run_id
     jobs = expectation_jobs(con, year, list(suite_tables()), run_id)
     started = sum(prefetch(HELPER, _suite_work_key(run_id, year, job[0]), run_suite, *job) for job in jobs)
-    suites = [f"{name}_{year}" for name in suite_tables()]
+    suites = [gx_suite_name(name, year) for name in suite_tables()]
     prefetch(HELPER, _suite_work_key(run_id, year, "data docs"), build_docs, docs_dir(), run_id, suites)
     return started
 
