@@ -6,6 +6,7 @@ hand-made inputs. Each step is scoped to one survey year and replaces only that 
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,10 +30,19 @@ class LandingResult:
     notes: list[str] = field(default_factory=list)
 
 
+# Connections already given the schemas and macros: a run keeps one connection for all its
+# steps, and every step function calls prepare_warehouse.
+_PREPARED: "weakref.WeakSet[duckdb.DuckDBPyConnection]" = weakref.WeakSet()
+
+
 def prepare_warehouse(con: duckdb.DuckDBPyConnection) -> None:
+    """The warehouse's schemas and macros (`sql/macros/`), once per connection."""
+    if con in _PREPARED:
+        return
     ensure_schemas(con)
     for statement in macro_statements():
         con.execute(statement)
+    _PREPARED.add(con)
 
 
 def land(con: duckdb.DuckDBPyConnection, year: int, landing: Path | None = None) -> LandingResult:

@@ -34,7 +34,6 @@ class WarehouseResource(DuckDBResource):
 
     database: str = ""
     _connection: duckdb.DuckDBPyConnection | None = PrivateAttr(default=None)
-    _prepared: bool = PrivateAttr(default=False)
 
     @contextmanager
     def get_connection(self):
@@ -42,18 +41,20 @@ class WarehouseResource(DuckDBResource):
             path = self.database or str(warehouse_path())
             Path(path).parent.mkdir(parents=True, exist_ok=True)
             self._connection = duckdb.connect(path, config={"custom_user_agent": "iom-pipeline", **self.connection_config})
-        yield self._connection
-
-    def warehouse_prepared(self) -> bool:
-        """True once this run has created the schemas and macros (they persist in the file)."""
-        done, self._prepared = self._prepared, True
-        return done
+        try:
+            yield self._connection
+        except BaseException:
+            # A step that failed inside a transaction must not leave it open for the next step.
+            try:
+                self._connection.execute("rollback")
+            except duckdb.Error:
+                pass  # no transaction was open
+            raise
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         if self._connection is not None:
             self._connection.close()
             self._connection = None
-            self._prepared = False
 
 
 def warehouse_resource() -> DuckDBResource:
@@ -63,8 +64,7 @@ def warehouse_resource() -> DuckDBResource:
 @contextmanager
 def warehouse(duckdb: DuckDBResource):
     with duckdb.get_connection() as con:
-        if not (isinstance(duckdb, WarehouseResource) and duckdb.warehouse_prepared()):
-            prepare_warehouse(con)
+        prepare_warehouse(con)
         yield con
 
 

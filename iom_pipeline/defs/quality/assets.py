@@ -22,6 +22,7 @@ from iom_pipeline.defs.shared import survey_years, table_metadata, warehouse, ye
 # light module rather than the Dagster definitions.
 from iom_pipeline.quality import run_suite, suite_names, suite_table
 from iom_pipeline.quality.expectations import attach_docs, build_docs, gx_suite_name
+from iom_pipeline.sql_models import LAYERS
 from iom_pipeline.warehouse import replace_year_rows
 
 EXPECTATION_RESULT = dg.AssetKey(["audit", "expectation_result"])
@@ -29,6 +30,7 @@ EXPECTATION_RESULT = dg.AssetKey(["audit", "expectation_result"])
 # quarantined by pandera, so the staging suite reports without blocking.
 BLOCKING_LAYERS = ("marts",)
 DOCS_DIR_NAME = "gx_data_docs"
+LAST_LAYER = LAYERS[-1]
 
 
 def suite_tables() -> dict[str, dg.AssetKey]:
@@ -111,13 +113,18 @@ def expectation_result(context: dg.AssetExecutionContext, duckdb: DuckDBResource
 
 def expectation_jobs(con, year: int, names: list[str], run_id: str) -> list[tuple]:
     """run_suite's arguments for each suite: its table's rows for the year, the facts, the docs."""
-    from iom_pipeline.quality import read_table, warehouse_facts
+    from iom_pipeline.quality import read_table, required_facts, warehouse_facts
 
     if not names:
         return []
     facts = warehouse_facts(con, year)
+    # Each suite gets only the facts it needs (a suite may run before later layers exist), and
     # build_site=False: the site is built once for all the suites (build_docs).
-    return [(name, read_table(con, name, year), year, facts, docs_dir(), run_id, False) for name in names]
+    return [
+        (name, read_table(con, name, year), year, {f: facts[f] for f in required_facts(name) if f in facts},
+         docs_dir(), run_id, False)
+        for name in names
+    ]
 
 
 def docs_dir():
@@ -130,18 +137,24 @@ def _suite_work_key(run_id: str, year: int, suite: str) -> tuple:
     return (run_id, int(year), "expectations", suite)
 
 
-def prefetch_expectations(context: dg.AssetExecutionContext, con, year: int) -> int:
-    """Start this run's suites in the warm helper, if there is one and the run validates this year."""
+def prefetch_expectations(context: dg.AssetExecutionContext, con, year: int, layer: str) -> int:
+    """Start, in the warm helper, the suites on this layer's tables, just built by this run.
+
+    The staging suite thus runs while the run validates and models the data; after the marts,
+    the rest follow, then the Data Docs site. Nothing in the run writes a layer after its step.
+    """
     from iom_pipeline.workers import HELPER, prefetch, running
 
     selection = context.run.asset_selection  # empty or None: the whole job
     if not running(HELPER) or (selection and EXPECTATION_RESULT not in selection):
         return 0
     run_id = context.run.run_id
-    jobs = expectation_jobs(con, year, list(suite_tables()), run_id)
+    names = [name for name, table in suite_tables().items() if table.path[0] == layer]
+    jobs = expectation_jobs(con, year, names, run_id)
     started = sum(prefetch(HELPER, _suite_work_key(run_id, year, job[0]), run_suite, *job) for job in jobs)
-    suites = [gx_suite_name(name, year) for name in suite_tables()]
-    prefetch(HELPER, _suite_work_key(run_id, year, "data docs"), build_docs, docs_dir(), run_id, suites)
+    if layer == LAST_LAYER:
+        suites = [gx_suite_name(name, year) for name in suite_tables()]
+        prefetch(HELPER, _suite_work_key(run_id, year, "data docs"), build_docs, docs_dir(), run_id, suites)
     return started
 
 
