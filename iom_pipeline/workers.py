@@ -7,10 +7,9 @@ draws two of the figures.
 
 A step either hands its work to a helper and waits for it (`call`), or an earlier step starts
 the work as soon as its inputs exist (`prefetch`) and the step that owns the work collects it
-(`take_prefetched`). Each SQL layer's step prefetches the expectation suites on its tables
-(nothing in the run writes a layer after its step), and the marts step also two of the figures
-and the Data Docs; they run while this process validates, models, draws the other figures and
-writes the spreadsheets and the report. Work is keyed by run, year and name, so a result is only ever
+(`take_prefetched`). The marts step prefetches two of the figures, the expectation suites and
+their Data Docs (nothing in the run writes those tables after it); they run while this process
+draws the other figures and writes the spreadsheets and the report. Work is keyed by run, year and name, so a result is only ever
 collected by the run that started it.
 
 (Helpers for the validation and the figures were measured and dropped: with three busy

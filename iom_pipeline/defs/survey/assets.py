@@ -115,12 +115,11 @@ def _layer_asset(layer: str):
                 metadata["dagster/row_count"] = dg.MetadataValue.int(rows)
                 metadata["build_seconds"] = dg.MetadataValue.float(round(seconds, 3))
                 yield dg.MaterializeResult(asset_key=model_key(m), metadata=metadata)
-            # The layer is built: work that reads it can start in the warm helper process now,
-            # on the other core (iom_pipeline/workers.py): after the marts, two of the figures
-            # first, then the expectation suites on each layer's tables.
             if layer == LAYERS[-1]:
+                # The marts are built: two of the figures, then the expectation suites, can start
+                # in the warm helper process now, on the other core (iom_pipeline/workers.py).
                 prefetch_figures(context, con, year)
-            prefetch_expectations(context, con, year, layer)
+                prefetch_expectations(context, con, year)
 
     return _build
 
