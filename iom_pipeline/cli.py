@@ -236,9 +236,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         with warehouse_lock(args.wait):
-            from iom_pipeline.workers import warm_workers
+            from iom_pipeline.workers import warm_helper
 
-            with warm_workers():
+            with warm_helper():
                 return run_years(years, args.log_level, args.select)
     except WarehouseBusy as exc:
         print(f"iom run: {exc}", file=sys.stderr)

@@ -113,9 +113,18 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
 
 
 class _SingleEngine:
-    """`connect()` for Dagster's run and schedule storages, with one engine kept open."""
+    """Dagster's run and schedule storages with one engine kept open, opened without Dagster's
+    Alembic scan when their database (`_DATABASE`.db, with `_TABLES`) already exists."""
 
     _conn_string: str
+    _DATABASE: str
+    _TABLES: tuple[str, ...]
+
+    @classmethod
+    def from_local(cls, base_dir: str, inst_data: ConfigurableClassData | None = None):
+        if _initialised(base_dir, cls._DATABASE, cls._TABLES):
+            return cls(create_db_conn_string(base_dir, cls._DATABASE), inst_data)
+        return super().from_local(base_dir, inst_data)  # type: ignore[misc]
 
     @property
     def _pooled(self) -> Engine:
@@ -157,19 +166,11 @@ def _initialised(base_dir: str, name: str, tables: tuple[str, ...]) -> bool:
 
 
 class PooledSqliteRunStorage(_SingleEngine, SqliteRunStorage):
-    @classmethod
-    def from_local(cls, base_dir: str, inst_data: ConfigurableClassData | None = None):
-        if _initialised(base_dir, "runs", ("runs", "instance_info")):
-            return cls(create_db_conn_string(base_dir, "runs"), inst_data)
-        return super().from_local(base_dir, inst_data)
+    _DATABASE, _TABLES = "runs", ("runs", "instance_info")
 
 
 class PooledSqliteScheduleStorage(_SingleEngine, SqliteScheduleStorage):
-    @classmethod
-    def from_local(cls, base_dir: str, inst_data: ConfigurableClassData | None = None):
-        if _initialised(base_dir, "schedules", ("jobs", "job_ticks")):
-            return cls(create_db_conn_string(base_dir, "schedules"), inst_data)
-        return super().from_local(base_dir, inst_data)
+    _DATABASE, _TABLES = "schedules", ("jobs", "job_ticks")
 
 
 class PooledSqliteStorage(DagsterSqliteStorage):

@@ -20,6 +20,7 @@ import duckdb
 
 from iom_pipeline.questionnaire import Questionnaire
 from iom_pipeline.sql_models import ident
+from iom_pipeline.warehouse import registered
 
 
 @dataclass
@@ -38,16 +39,17 @@ MEASURES = {"value": "{col}", "length": "length({col})"}
 
 
 def _value_profile(con: duckdb.DuckDBPyConnection, table: str, year: int, columns: list[str], measure: str):
-    """The distinct (column_name, value) pairs (or lengths, for free text) the columns take, as Arrow."""
+    """The distinct (column_name, <measure>) pairs the columns take, as Arrow: each cell's value,
+    or for free text its length."""
     import pyarrow as pa
 
-    name = "value" if measure == "value" else "length"
     if not columns:
-        return pa.table({"column_name": pa.array([], pa.string()), name: pa.array([], pa.string() if name == "value" else pa.int64())})
+        return pa.table({"column_name": pa.array([], pa.string()),
+                         measure: pa.array([], pa.string() if measure == "value" else pa.int64())})
     expr = MEASURES[measure]
     selected = ", ".join(f"{expr.format(col=ident(c))} as {ident(c)}" for c in columns)
     return con.sql(
-        f"""select distinct column_name, {"cell_value" if name == "value" else "cell_value::bigint"} as {name} from (
+        f"""select distinct column_name, {"cell_value" if measure == "value" else "cell_value::bigint"} as {measure} from (
                 unpivot (select {selected} from {table} where survey_year = ?)
                 on columns(*) into name column_name value cell_value)
             order by all""",
@@ -66,24 +68,18 @@ def validate_submissions(
         f"select source_row, response_id, status, started, ended from {table} where survey_year = ? order by source_row",
         params=[int(year)],
     ).to_arrow_table()
-    columns = {"value": [], "length": []}
-    for c in qn.columns():
-        if c.role in ("single", "tick"):
-            columns["value"].append(c.name)
-        elif c.role == "text":
-            columns["length"].append(c.name)
-    labels = _value_profile(con, table, year, columns["value"], "value")
-    lengths = _value_profile(con, table, year, columns["length"], "length")
-    from iom_pipeline.schemas import find_failures  # pandera and polars: loaded when used
+    # pandera and polars: loaded when a validation runs
+    from iom_pipeline.schemas import allowed_labels, find_failures, text_columns
 
+    labels = _value_profile(con, table, year, list(allowed_labels(qn)), "value")
+    lengths = _value_profile(con, table, year, text_columns(qn), "length")
     report = find_failures(int(year), meta, labels, lengths)
 
     con.execute(f"create table if not exists audit.validation_failure ({FAILURE_DDL})")
     con.execute("create or replace temp table _validation_failure as select * from audit.validation_failure limit 0")
     if report.row_level is not None and report.row_level.num_rows:
-        con.register("_row_failures", report.row_level)
-        con.execute("insert into _validation_failure select * from _row_failures")
-        con.unregister("_row_failures")
+        with registered(con, "_row_failures", report.row_level):
+            con.execute("insert into _validation_failure select * from _row_failures")
     for column, value, check, measure in report.values:
         condition = f"{MEASURES[measure].format(col=ident(column))} = ?"
         param = value if measure == "value" else int(value)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import duckdb
 
 from iom_pipeline.questionnaire import CSP_LEVEL, Questionnaire, normalise_label
@@ -29,6 +32,16 @@ def table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
 
 def _columns(con: duckdb.DuckDBPyConnection, relation_sql: str) -> list[tuple[str, str]]:
     return [(row[0], row[1]) for row in con.execute(f"describe {relation_sql}").fetchall()]
+
+
+@contextmanager
+def registered(con: duckdb.DuckDBPyConnection, name: str, table) -> Iterator[str]:
+    """An Arrow table (or DataFrame) visible to SQL as view `name` while the block runs."""
+    con.register(name, table)
+    try:
+        yield name
+    finally:
+        con.unregister(name)
 
 
 def replace_year_rows(
@@ -130,11 +143,8 @@ def load_questionnaire_tables(con: duckdb.DuckDBPyConnection, qn: Questionnaire,
 
                 columns = [column.split()[0] for column in ddl.split(", ")]
                 table = pa.table({col: [row[i] for row in rows[name]] for i, col in enumerate(columns)})
-                con.register("_config_rows", table)
-                try:
+                with registered(con, "_config_rows", table):
                     con.execute(f"insert into config.{name} select * from _config_rows")
-                finally:
-                    con.unregister("_config_rows")
             counts[name] = len(rows[name])
         con.execute("commit")
     except BaseException:
@@ -148,6 +158,7 @@ __all__ = [
     "build_model",
     "ensure_schemas",
     "load_questionnaire_tables",
+    "registered",
     "replace_year_rows",
     "table_exists",
 ]

@@ -1,22 +1,22 @@
-"""Warm helper processes for `iom run`: heavy imports and CPU work off the run's critical path.
+"""A warm helper process for `iom run`: heavy imports and CPU work off the run's critical path.
 
 A run's own process is busy from start to finish (Dagster, DuckDB), and the machine has a second
 core. `iom run` starts a helper process beside it, which imports Great Expectations (seconds of
 imports) and matplotlib while the run lands the data; it then runs the expectation suites and
 draws two of the figures.
 
-A step either hands its work to a helper and waits for it (`call`), or an earlier step starts
+A step either hands its work to the helper and waits for it (`call`), or an earlier step starts
 the work as soon as its inputs exist (`prefetch`) and the step that owns the work collects it
 (`take_prefetched`). The marts step prefetches two of the figures, the expectation suites and
 their Data Docs (nothing in the run writes those tables after it); they run while this process
-draws the other figures and writes the spreadsheets and the report. Work is keyed by run, year and name, so a result is only ever
-collected by the run that started it.
+draws the other figures and writes the spreadsheets and the report. Work is keyed by run, year
+and name, so a result is only ever collected by the run that started it.
 
-(Helpers for the validation and the figures were measured and dropped: with three busy
+(More helpers, for the validation and the figures, were measured and dropped: with three busy
 processes on two cores, the run took one to two seconds longer.)
 
-Without helpers (a run launched from the UI, the tests) every step does its work in-process,
-with the same functions. `IOM_WORKERS=0` turns them off for `iom run` too.
+Without the helper (a run launched from the UI, the tests) every step does its work in-process,
+with the same functions. `IOM_WORKERS=0` turns it off for `iom run` too.
 """
 
 from __future__ import annotations
@@ -30,17 +30,14 @@ from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from typing import Any
 
-HELPER = "helper"
-
-_POOLS: dict[str, ProcessPoolExecutor] = {}
-_PIDS: dict[str, Future] = {}
+_POOL: ProcessPoolExecutor | None = None  # the helper, while `warm_helper` runs
 _PREFETCHED: dict[tuple, tuple[Future, Callable, tuple]] = {}
 
 
 def _no_cross_process_locks() -> None:
-    # Helpers are stopped with SIGKILL when the run ends, so they must hold no named semaphore
+    # The helper is stopped with SIGKILL when the run ends, so it must hold no named semaphore
     # (the system would report it leaked): tqdm, imported by Great Expectations, makes one for
-    # progress bars across processes; no helper draws progress bars.
+    # progress bars across processes; the helper draws none.
     from tqdm.std import TqdmDefaultWriteLock
 
     TqdmDefaultWriteLock.mp_lock = None
@@ -69,63 +66,55 @@ def _warm_helper() -> None:
     gc.freeze()
 
 
-_WARM_UP = {HELPER: _warm_helper}
-
-
 def enabled() -> bool:
     return os.environ.get("IOM_WORKERS", "1") != "0"
 
 
 @contextmanager
-def warm_workers():
-    """Run the enclosed pipeline runs with the helper processes beside them."""
+def warm_helper():
+    """Run the enclosed pipeline runs with the helper process beside them."""
+    global _POOL
     if not enabled():
         yield
         return
-    context = multiprocessing.get_context("spawn")
-    for name, warm_up in _WARM_UP.items():
-        pool = ProcessPoolExecutor(max_workers=1, mp_context=context)
-        _PIDS[name] = pool.submit(os.getpid)  # starts the process
-        pool.submit(warm_up)  # and its imports, now
-        _POOLS[name] = pool
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+    pid = pool.submit(os.getpid)  # starts the process
+    pool.submit(_warm_helper)  # and its imports, now
+    _POOL = pool
     try:
         yield
     finally:
-        pools = dict(_POOLS)
-        _POOLS.clear()
+        _POOL = None
         _PREFETCHED.clear()
-        for name, pool in pools.items():
-            # A helper holds nothing to save: stop it by its own pid rather than wait for an
-            # orderly exit of a process with these libraries loaded (seconds, on every run).
-            try:
-                os.kill(_PIDS.pop(name).result(timeout=30), signal.SIGKILL)
-            except (ProcessLookupError, BrokenProcessPool, TimeoutError):
-                pass
-            pool.shutdown(wait=True, cancel_futures=True)
-
-
-def running(worker: str) -> bool:
-    return worker in _POOLS
-
-
-def call(worker: str, fn: Callable, *args: Any) -> Any:
-    """fn(*args) in the helper when it is running, else here; here too if the helper died."""
-    pool = _POOLS.get(worker)
-    if pool is not None:
+        # The helper holds nothing to save: stop it by its own pid rather than wait for an
+        # orderly exit of a process with these libraries loaded (seconds, on every run).
         try:
-            return pool.submit(fn, *args).result()
+            os.kill(pid.result(timeout=30), signal.SIGKILL)
+        except (ProcessLookupError, BrokenProcessPool, TimeoutError):
+            pass
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def running() -> bool:
+    return _POOL is not None
+
+
+def call(fn: Callable, *args: Any) -> Any:
+    """fn(*args) in the helper when it is running, else here; here too if the helper died."""
+    if _POOL is not None:
+        try:
+            return _POOL.submit(fn, *args).result()
         except BrokenProcessPool:
             pass
     return fn(*args)
 
 
-def prefetch(worker: str, key: tuple, fn: Callable, *args: Any) -> bool:
+def prefetch(key: tuple, fn: Callable, *args: Any) -> bool:
     """Start fn(*args) in the helper now, for `take_prefetched(key)` later; False without a helper."""
-    pool = _POOLS.get(worker)
-    if pool is None:
+    if _POOL is None:
         return False
     try:
-        _PREFETCHED[key] = (pool.submit(fn, *args), fn, args)
+        _PREFETCHED[key] = (_POOL.submit(fn, *args), fn, args)
     except BrokenProcessPool:
         return False
     return True

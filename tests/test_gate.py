@@ -19,6 +19,20 @@ def digest(directory) -> dict[str, str]:
             for p in sorted(directory.rglob("*")) if p.is_file()}
 
 
+def corrupt_after_build(monkeypatch, mart: str, assignment: str) -> None:
+    """Change one row (agency/police) of `marts.<mart>` in flight, right after the model builds it."""
+    build = pipeline.build_model
+
+    def corrupting_build(con, model, year, qn):
+        rows = build(con, model, year, qn)
+        if model.name == mart:
+            con.execute(f"update marts.{mart} {assignment} "
+                        "where survey_year = ? and question_id = 'agency' and option_id = 'police'", [year])
+        return rows
+
+    monkeypatch.setattr(pipeline, "build_model", corrupting_build)
+
+
 @pytest.fixture
 def published(tmp_path, monkeypatch):
     """The reconstructed 2013 sample, published once."""
@@ -50,16 +64,7 @@ def test_a_published_figure_that_differs_blocks_the_publication(published, capsy
 
 def test_a_corrupted_mart_value_blocks_the_publication(published, capsys, monkeypatch):
     before = digest(published / "publication")
-    build = pipeline.build_model
-
-    def corrupting_build(con, model, year, qn):
-        rows = build(con, model, year, qn)
-        if model.name == "question_summary":
-            con.execute("update marts.question_summary set n = n + 1 "
-                        "where survey_year = ? and question_id = 'agency' and option_id = 'police'", [year])
-        return rows
-
-    monkeypatch.setattr(pipeline, "build_model", corrupting_build)
+    corrupt_after_build(monkeypatch, "question_summary", "set n = n + 1")
     capsys.readouterr()
     assert main(["run", "--year", "2013"]) == 1
     err = capsys.readouterr().err
@@ -98,16 +103,7 @@ def test_a_failed_expectation_suite_blocks_the_publication(published, capsys, mo
     """A value only Great Expectations looks at (the questionnaire version a row was summarised
     with) fails the question_summary suite, which runs in `iom run`'s helper process."""
     before = digest(published / "publication")
-    build = pipeline.build_model
-
-    def corrupting_build(con, model, year, qn):
-        rows = build(con, model, year, qn)
-        if model.name == "question_summary":
-            con.execute("update marts.question_summary set questionnaire_version = 'iom_2099' "
-                        "where survey_year = ? and question_id = 'agency' and option_id = 'police'", [year])
-        return rows
-
-    monkeypatch.setattr(pipeline, "build_model", corrupting_build)
+    corrupt_after_build(monkeypatch, "question_summary", "set questionnaire_version = 'iom_2099'")
     capsys.readouterr()
     assert main(["run", "--year", "2013"]) == 1
     err = capsys.readouterr().err

@@ -520,8 +520,9 @@ def render_figures(
     year_comparison: pd.DataFrame | None = None,
     *,
     settings: Settings | None = None,
+    only: list[str] | None = None,
 ) -> list[dict]:
-    """Draw every figure of figures.yaml that the year's data supports.
+    """Draw every figure of figures.yaml (those in `only`, if given) that the year's data supports.
 
     Writes `<id>.svg`, `<id>.png` and `<id>.csv` into out_dir for each, and returns one dict per
     figure: id, number, kind, title (the headline), description (the numbered descriptive
@@ -534,7 +535,7 @@ def render_figures(
     view = SummaryView(question_summary, year, settings)
     results = []
     for spec in figure_specs():
-        if not spec.is_figure:
+        if not spec.is_figure or (only is not None and spec.id not in only):
             continue
         data = figure_data(spec, view, year_comparison, settings)
         if data is None:
@@ -543,23 +544,16 @@ def render_figures(
     return results
 
 
-
 def draw_figures(
     year: int, question_summary, year_comparison, out_dir: Path, synthetic: bool, only: list[str] | None = None
-) -> dict[str, dict | None]:
-    """The configured figures (those in `only`, else all) drawn into out_dir from the year's
-    question_summary and year_comparison rows (Arrow tables): figure id -> write_figure's dict,
-    or None where the year cannot have the figure."""
+) -> dict[str, dict]:
+    """render_figures on Arrow tables (what the helper process is sent), with the synthetic
+    source note when the year's data is the reconstruction: figure id -> write_figure's dict."""
     settings = load_settings()
     if synthetic:
         # A figure travels without the report's banner: its own source note must say so.
         settings = settings.with_overrides(source=settings.source + " (synthetic reconstruction, not official statistics)")
-    comparison = year_comparison.to_pandas()
-    view = SummaryView(question_summary.to_pandas(), year, settings)
-    drawn = {}
-    for spec in figure_specs():
-        if not spec.is_figure or (only is not None and spec.id not in only):
-            continue
-        data = figure_data(spec, view, comparison, settings)
-        drawn[spec.id] = None if data is None else write_figure(data, out_dir, settings)
-    return drawn
+    drawn = render_figures(
+        year, question_summary.to_pandas(), out_dir, year_comparison.to_pandas(), settings=settings, only=only
+    )
+    return {figure["id"]: figure for figure in drawn}

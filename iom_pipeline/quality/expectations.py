@@ -71,7 +71,6 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
-
 from iom_pipeline.paths import ASSETS_DIR, load_yaml
 from iom_pipeline.questionnaire import (
     Questionnaire,
@@ -766,10 +765,6 @@ def run_suite(
 
     with _LOCK, (_docs_lock(docs_dir) if docs_dir else nullcontext()):
         import great_expectations as gx
-        from great_expectations.data_context.types.resource_identifiers import (
-            ExpectationSuiteIdentifier,
-            ValidationResultIdentifier,
-        )
 
         context = _context(docs_dir)
         # Replace rather than `add_or_update`, which compares every expectation with every
@@ -798,7 +793,6 @@ def run_suite(
         for r in gx_result.results:
             by_index[(r.expectation_config.meta or {}).get("index")] = r
         results = [_result_dict(spec, by_index[i]) for i, spec in enumerate(expanded.expectations)]
-
 
     failed = [r for r in results if not r["success"]]
     evaluated = len(results)

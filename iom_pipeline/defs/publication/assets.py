@@ -83,7 +83,7 @@ def figures(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
     out = staging_dir(year, context.run.run_id)
     with warehouse(duckdb) as con:
         inputs = figure_inputs(con, year)
-    # With `iom run`, the marts step started the helper process on every other figure.
+    # With `iom run`, the marts step started the helper process on some of the figures.
     from_helper = take_prefetched(_figures_work_key(context.run.run_id, year))
     mine = None if from_helper is None else [s.id for s in _figure_specs() if s.id not in _helper_figures()]
     figures = draw_figures(year, *inputs, out, is_synthetic(year), mine)
@@ -134,14 +134,14 @@ def _helper_figures() -> list[str]:
 def prefetch_figures(context: dg.AssetExecutionContext, con, year: int) -> bool:
     """Start drawing some of this run's figures in the warm helper, ahead of its expectation suites."""
     from iom_pipeline.publication.figures import draw_figures
-    from iom_pipeline.workers import HELPER, prefetch, running
+    from iom_pipeline.workers import prefetch, running
 
     selection = context.run.asset_selection  # empty or None: the whole job
-    if not running(HELPER) or (selection and not all(k in selection for k in FIGURE_KEYS)):
+    if not running() or (selection and not all(k in selection for k in FIGURE_KEYS)):
         return False
     out = staging_dir(year, context.run.run_id)
     return prefetch(
-        HELPER, _figures_work_key(context.run.run_id, year), draw_figures,
+        _figures_work_key(context.run.run_id, year), draw_figures,
         year, *figure_inputs(con, year), out, is_synthetic(year), _helper_figures(),
     )
 

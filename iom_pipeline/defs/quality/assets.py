@@ -22,7 +22,7 @@ from iom_pipeline.defs.shared import survey_years, table_metadata, warehouse, ye
 # light module rather than the Dagster definitions.
 from iom_pipeline.quality import run_suite, suite_names, suite_table
 from iom_pipeline.quality.expectations import attach_docs, build_docs, gx_suite_name
-from iom_pipeline.warehouse import replace_year_rows
+from iom_pipeline.warehouse import registered, replace_year_rows
 
 EXPECTATION_RESULT = dg.AssetKey(["audit", "expectation_result"])
 # The publication reads the marts: their suites block it. Staging rows that fail are already
@@ -65,7 +65,7 @@ def check_key(suite: str) -> dg.AssetCheckKey:
     f"warehouse/{DOCS_DIR_NAME}/.",
 )
 def expectation_result(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
-    from iom_pipeline.workers import HELPER, call, take_prefetched  # Great Expectations runs there
+    from iom_pipeline.workers import call, take_prefetched  # Great Expectations runs there
 
     year = year_of(context)
     run_id = context.run.run_id
@@ -74,11 +74,11 @@ def expectation_result(context: dg.AssetExecutionContext, duckdb: DuckDBResource
     started = {name: take_prefetched(_suite_work_key(run_id, year, name)) for name in names}
     to_run = [name for name, result in started.items() if result is None]
     with warehouse(duckdb) as con:
-        computed = {job[0]: call(HELPER, run_suite, *job) for job in expectation_jobs(con, year, to_run, run_id)}
+        computed = {job[0]: call(run_suite, *job) for job in expectation_jobs(con, year, to_run, run_id)}
     results = {name: computed[name] if started[name] is None else started[name]() for name in names}
     # The Data Docs pages of all the suites, in one site build (prefetched after the suites).
     site = take_prefetched(_suite_work_key(run_id, year, "data docs"))
-    site = site() if site is not None else call(HELPER, build_docs, docs_dir(), run_id, [gx_suite_name(n, year) for n in names])
+    site = site() if site is not None else call(build_docs, docs_dir(), run_id, [gx_suite_name(n, year) for n in names])
     for result in results.values():
         attach_docs(result, site)
     with warehouse(duckdb) as con:
@@ -143,16 +143,16 @@ def prefetch_expectations(context: dg.AssetExecutionContext, con, year: int) -> 
     (Starting the staging suite as soon as staging is built was tried: no faster on the sample,
     and at a million rows it held the staged frame in memory through the models, +0.3 GB.)
     """
-    from iom_pipeline.workers import HELPER, prefetch, running
+    from iom_pipeline.workers import prefetch, running
 
     selection = context.run.asset_selection  # empty or None: the whole job
-    if not running(HELPER) or (selection and EXPECTATION_RESULT not in selection):
+    if not running() or (selection and EXPECTATION_RESULT not in selection):
         return 0
     run_id = context.run.run_id
     jobs = expectation_jobs(con, year, list(suite_tables()), run_id)
-    started = sum(prefetch(HELPER, _suite_work_key(run_id, year, job[0]), run_suite, *job) for job in jobs)
+    started = sum(prefetch(_suite_work_key(run_id, year, job[0]), run_suite, *job) for job in jobs)
     suites = [gx_suite_name(name, year) for name in suite_tables()]
-    prefetch(HELPER, _suite_work_key(run_id, year, "data docs"), build_docs, docs_dir(), run_id, suites)
+    prefetch(_suite_work_key(run_id, year, "data docs"), build_docs, docs_dir(), run_id, suites)
     return started
 
 
@@ -197,11 +197,8 @@ def _store_results(con, year: int, run_id: str, results: dict) -> int:
             ("description", pa.string()), ("run_id", pa.string()),
         ]
     )
-    con.register("expectation_rows", pa.Table.from_pylist(rows, schema=schema))
-    try:
+    with registered(con, "expectation_rows", pa.Table.from_pylist(rows, schema=schema)):
         return replace_year_rows(con, "audit.expectation_result", "select * from expectation_rows", year)
-    finally:
-        con.unregister("expectation_rows")
 
 
 def _suite_table(results: dict) -> str:
