@@ -2,7 +2,17 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-PYTHON ?= $(shell command -v python3.11 || command -v python3)
+# The interpreter the environment is built on: a Python 3.11, the system's own first. Distributions
+# build theirs with profile-guided and link-time optimisation; a Python compiled from source without
+# them (pyenv's default) ran `iom run` about 20% slower here (docs/performance.md). Override with
+# `make PYTHON=/path/to/python3.11 ...`.
+ifndef PYTHON
+PYTHON := $(shell for p in /usr/bin/python3.11 "$$(command -v python3.11)" "$$(command -v python3)"; do \
+  [ -n "$$p" ] && [ -x "$$p" ] && "$$p" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null \
+  && { echo "$$p"; break; }; done)
+endif
+# uv itself is bootstrapped with any Python that has venv and pip (a system Python may lack them).
+BOOTSTRAP_PYTHON ?= $(shell command -v python3.11 || command -v python3)
 UV_VERSION := 0.13.9
 TOOLS := .tools
 UV := $(TOOLS)/bin/uv
@@ -26,12 +36,17 @@ help:
 
 # uv is not on a fresh machine: bootstrap it into .tools/ with the machine's Python.
 $(UV):
-	$(PYTHON) -m venv $(TOOLS)
+	$(BOOTSTRAP_PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
+# The stamp names the interpreter: another PYTHON re-syncs (uv then rebuilds .venv on it).
+ifneq ($(shell cat $(VENV)/.synced 2>/dev/null),$(PYTHON))
+.PHONY: $(VENV)/.synced
+endif
 $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
+	@[ -n "$(PYTHON)" ] || { echo "no Python 3.11 found: install one, or pass PYTHON=/path/to/python3.11"; exit 1; }
 	$(UV) sync --frozen --compile-bytecode --python $(PYTHON)
-	@touch $@
+	@echo "$(PYTHON)" > $@
 
 # The project's own modules, byte-compiled too (an editable install is not, and where
 # PYTHONDONTWRITEBYTECODE is set Python would compile them from source on every run).

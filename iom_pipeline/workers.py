@@ -57,7 +57,9 @@ def _warm_helper() -> None:
 
     relax_garbage_collection()
     _no_cross_process_locks()
-    import great_expectations  # noqa: F401  (the point: import it now, in this process)
+    from iom_pipeline.lazy_imports import load_great_expectations
+
+    load_great_expectations()  # the point: import Great Expectations now, in this process
     import matplotlib.figure  # noqa: F401
     from matplotlib.backends import backend_agg, backend_svg  # noqa: F401
 

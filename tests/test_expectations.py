@@ -141,6 +141,23 @@ def test_importing_the_package_does_not_import_great_expectations():
     subprocess.run([sys.executable, "-c", code], check=True, cwd=PROJECT_ROOT)
 
 
+def test_suites_and_their_data_docs_never_load_what_great_expectations_defers(frames, facts, tmp_path):
+    frames["question_summary", 2013].to_pickle(tmp_path / "frame.pkl")
+    code = f"""
+import sys
+from pathlib import Path
+import pandas as pd
+from iom_pipeline.lazy_imports import UNUSED_BY_GREAT_EXPECTATIONS
+from iom_pipeline.quality import run_suite
+frame = pd.read_pickle({str(tmp_path / "frame.pkl")!r})
+result = run_suite("question_summary", frame, 2013, {facts[2013]!r}, docs_dir=Path({str(tmp_path / "docs")!r}))
+assert result.success and result.docs_index, result.summary()
+for name in UNUSED_BY_GREAT_EXPECTATIONS:
+    assert type(sys.modules[name]).__name__ == "_LazyModule", name
+"""
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=PROJECT_ROOT)
+
+
 # -- clean warehouse -----------------------------------------------------------------------
 @pytest.mark.parametrize("year", YEARS)
 @pytest.mark.parametrize("name", SUITES)

@@ -72,6 +72,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
 from iom_pipeline.paths import ASSETS_DIR, load_yaml
+from iom_pipeline.lazy_imports import load_great_expectations
 from iom_pipeline.questionnaire import (
     Questionnaire,
     all_questionnaires,
@@ -572,7 +573,7 @@ def _context(docs_dir: Path | None):
     key = str(docs_dir) if docs_dir else None
     if key in _CONTEXTS:
         return _CONTEXTS[key]
-    import great_expectations as gx
+    gx = load_great_expectations()
     from great_expectations.data_context.types.base import (
         DataContextConfig,
         InMemoryStoreBackendDefaults,
@@ -646,7 +647,7 @@ def _row_condition(where: tuple[tuple, ...]):
 
 
 def _gx_suite(expanded: ExpandedSuite, suite_name: str):
-    import great_expectations as gx
+    gx = load_great_expectations()
     from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
     expectations = []
@@ -761,11 +762,10 @@ def run_suite(
     docs_dir = Path(docs_dir).resolve() if docs_dir is not None else None
     suite_name = gx_suite_name(name, year)
 
+    gx = load_great_expectations()
     from great_expectations.core.run_identifier import RunIdentifier
 
     with _LOCK, (_docs_lock(docs_dir) if docs_dir else nullcontext()):
-        import great_expectations as gx
-
         context = _context(docs_dir)
         # Replace rather than `add_or_update`, which compares every expectation with every
         # stored one (quadratic, and slow on a suite of a hundred expectations).
@@ -885,6 +885,7 @@ def __getattr__(name: str):
     that importing this module does not import Great Expectations."""
     if name not in _VIEWS:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    load_great_expectations()
     from great_expectations.render import view as gx_view
 
     base = getattr(gx_view, _VIEWS[name])
