@@ -3,11 +3,11 @@
 A run's own process is busy from start to finish (Dagster, DuckDB), and the machine has a second
 core. `iom run` starts a helper process beside it, which imports Great Expectations (seconds of
 imports) and matplotlib while the run lands the data; it then runs the expectation suites and
-draws two of the figures.
+draws some of the figures.
 
 A step either hands its work to the helper and waits for it (`call`), or an earlier step starts
 the work as soon as its inputs exist (`prefetch`) and the step that owns the work collects it
-(`take_prefetched`). The marts step prefetches two of the figures, the expectation suites and
+(`take_prefetched`). The marts step prefetches some of the figures, the expectation suites and
 their Data Docs (nothing in the run writes those tables after it); they run while this process
 draws the other figures and writes the spreadsheets and the report. Work is keyed by run, year
 and name, so a result is only ever collected by the run that started it.

@@ -45,3 +45,51 @@ def test_runs_recorded_through_the_pooled_storage_read_the_same_through_dagsters
         latest = stock.get_latest_materialization_event(dg.AssetKey(["marts", "question_summary"]))
         assert latest is not None and latest.dagster_event.partition == "2013"
         assert stock.get_dynamic_partitions("survey_year") == ["2013"]
+
+
+def _schema(path) -> tuple:
+    import sqlite3
+    from contextlib import closing
+
+    with closing(sqlite3.connect(path)) as conn:
+        tables = conn.execute("select type, name, sql from sqlite_master order by type, name").fetchall()
+        stamp = conn.execute("select version_num from alembic_version").fetchall()
+        journal = conn.execute("pragma journal_mode").fetchone()
+    return tables, stamp, journal
+
+
+def test_a_new_runs_event_database_is_the_one_dagster_would_create(tmp_path):
+    from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+
+    pooled = PooledSqliteEventLogStorage(str(tmp_path / "pooled"))
+    stock = SqliteEventLogStorage(str(tmp_path / "stock"))
+    try:
+        for storage in (pooled, stock):
+            for run_id in ("run-one", "run-two"):
+                with storage._connect(run_id) as conn:
+                    conn.exec_driver_sql("select count(*) from event_logs").fetchall()
+        # Copied from the template made once for this Dagster version, kept out of Dagster's listing.
+        assert len(list((tmp_path / "pooled" / ".run-template").glob("dagster-*.db"))) == 1
+        assert sorted(p.name for p in (tmp_path / "pooled").glob("*.db")) == ["index.db", "run-one.db", "run-two.db"]
+        expected = _schema(stock.path_for_shard("run-one"))
+        assert expected[0] and expected[1]
+        assert _schema(pooled.path_for_shard("run-one")) == expected
+        assert _schema(pooled.path_for_shard("run-two")) == expected
+    finally:
+        pooled.dispose()
+        stock.dispose()
+
+
+def test_an_existing_runs_event_database_is_never_replaced(tmp_path):
+    pooled = PooledSqliteEventLogStorage(str(tmp_path))
+    try:
+        with pooled._connect("run-one") as conn:
+            conn.exec_driver_sql("create table kept (x integer)")
+        restarted = PooledSqliteEventLogStorage(str(tmp_path))
+        try:
+            with restarted._connect("run-one") as conn:
+                assert conn.exec_driver_sql("select count(*) from kept").fetchone() == (0,)
+        finally:
+            restarted.dispose()
+    finally:
+        pooled.dispose()

@@ -116,7 +116,7 @@ def _layer_asset(layer: str):
                 metadata["build_seconds"] = dg.MetadataValue.float(round(seconds, 3))
                 yield dg.MaterializeResult(asset_key=model_key(m), metadata=metadata)
             if layer == LAYERS[-1]:
-                # The marts are built: two of the figures, then the expectation suites, can start
+                # The marts are built: some of the figures, then the expectation suites, can start
                 # in the warm helper process now, on the other core (iom_pipeline/workers.py).
                 prefetch_figures(context, con, year)
                 prefetch_expectations(context, con, year)
