@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+import struct
 import zipfile
+import zlib
 from pathlib import Path
 
 import duckdb
@@ -26,12 +28,42 @@ def personal_values(con: duckdb.DuckDBPyConnection, year: int) -> set[str]:
     return values
 
 
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def png_text(data: bytes) -> str:
+    """The text a PNG carries: its tEXt, zTXt and iTXt chunks (title, description and the like),
+    decompressed where they are compressed. Its image data holds no text."""
+    texts = []
+    at = len(PNG_SIGNATURE)
+    while at + 8 <= len(data):
+        length, kind = struct.unpack(">I4s", data[at : at + 8])
+        chunk = data[at + 8 : at + 8 + length]
+        at += 12 + length
+        keyword, _, rest = chunk.partition(b"\0")
+        if kind == b"tEXt":
+            texts.append(keyword + b" " + rest)
+        elif kind == b"zTXt":
+            texts.append(keyword + b" " + zlib.decompress(rest[1:]))
+        elif kind == b"iTXt":
+            compressed, rest = rest[:1] == b"\x01", rest[2:]
+            language, _, rest = rest.partition(b"\0")
+            translated, _, text = rest.partition(b"\0")
+            texts.append(b" ".join([keyword, translated, zlib.decompress(text) if compressed else text]))
+        elif kind == b"IEND":
+            break
+    return "\n".join(t.decode("utf-8", "replace") for t in texts)
+
+
 def file_text(path: Path) -> str:
-    """A file's text; for XLSX and ODS (ZIP archives) the text of every member."""
+    """A file's text; for XLSX and ODS (ZIP archives) the text of every member; for a PNG the
+    text of its metadata chunks."""
     data = path.read_bytes()
     if data[:4] == b"PK\x03\x04":
         with zipfile.ZipFile(path) as archive:
             return "\n".join(archive.read(name).decode("utf-8", "replace") for name in archive.namelist())
+    if data[:8] == PNG_SIGNATURE:
+        return png_text(data)
     return data.decode("utf-8", "replace")
 
 
