@@ -2,21 +2,23 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-# The interpreter the environment is built on: a Python 3.11, the system's own first. Distributions
-# build theirs with profile-guided and link-time optimisation; a Python compiled from source without
-# them (pyenv's default) ran `iom run` about 20% slower here (docs/performance.md). Override with
-# `make PYTHON=/path/to/python3.11 ...`.
+VENV := .venv
+
+# The interpreter the environment is built on: a complete Python 3.11, the system's own first.
+# Distributions build theirs with profile-guided and link-time optimisation; a Python compiled from
+# source without them (pyenv's default) ran `iom run` about 20% slower here (docs/assumptions.md
+# O9). `make PYTHON=/path/to/python3.11 ...` chooses another; later plain `make` calls keep it
+# (.venv/.synced names it) for as long as it works.
+IS_PYTHON311 = [ -n "$$p" ] && [ -x "$$p" ] && "$$p" -c 'import sys, sqlite3, ssl, lzma, ctypes; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null
 ifndef PYTHON
-PYTHON := $(shell for p in /usr/bin/python3.11 "$$(command -v python3.11)" "$$(command -v python3)"; do \
-  [ -n "$$p" ] && [ -x "$$p" ] && "$$p" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null \
-  && { echo "$$p"; break; }; done)
+PYTHON := $(shell for p in "$$(cat $(VENV)/.synced 2>/dev/null)" /usr/bin/python3.11 "$$(command -v python3.11)" "$$(command -v python3)"; do \
+  $(IS_PYTHON311) && { echo "$$p"; break; }; done)
 endif
 # uv itself is bootstrapped with any Python that has venv and pip (a system Python may lack them).
 BOOTSTRAP_PYTHON ?= $(shell command -v python3.11 || command -v python3)
 UV_VERSION := 0.13.9
 TOOLS := .tools
 UV := $(TOOLS)/bin/uv
-VENV := .venv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 # Installed packages are byte-compiled once, so imports stay fast even where the environment
@@ -36,6 +38,7 @@ help:
 
 # uv is not on a fresh machine: bootstrap it into .tools/ with the machine's Python.
 $(UV):
+	@[ -n "$(BOOTSTRAP_PYTHON)" ] || { echo "no python3 found to install uv with: install Python 3.11"; exit 1; }
 	$(BOOTSTRAP_PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
@@ -45,7 +48,7 @@ ifneq ($(shell cat $(VENV)/.synced 2>/dev/null),$(PYTHON))
 endif
 $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
 	@[ -n "$(PYTHON)" ] || { echo "no Python 3.11 found: install one, or pass PYTHON=/path/to/python3.11"; exit 1; }
-	$(UV) sync --frozen --compile-bytecode --python $(PYTHON)
+	$(UV) sync --frozen --compile-bytecode --python "$(PYTHON)"
 	@echo "$(PYTHON)" > $@
 
 # The project's own modules, byte-compiled too (an editable install is not, and where

@@ -16,6 +16,7 @@ stock storage (or PostgreSQL, `dagster.postgres.yaml`) at any time.
 import os
 import shutil
 import sqlite3
+import tempfile
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -34,11 +35,13 @@ from dagster._core.storage.sqlite_storage import (
 )
 from dagster._serdes import ConfigurableClassData
 from sqlalchemy import event
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.engine import Connection, Engine
 
 # Where the empty run database new runs' databases are copied from (a subdirectory, so that
 # Dagster, which lists `<run_id>.db` files in the event log directory, never sees it).
 SHARD_TEMPLATE_DIR = ".run-template"
+_CHECKED_TEMPLATES: set[str] = set()  # templates this process has checked
 # Run-sharded event databases whose engines stay open: the running run's, plus a few the
 # webserver is reading. Older ones are closed.
 OPEN_RUN_SHARDS = 8
@@ -91,7 +94,8 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
                     yield conn
 
     def _new_shard_from_template(self, shard: str) -> bool:
-        """Create a run's new event database as a copy of an empty one; False if it already exists.
+        """Create a run's new event database as a copy of an empty one; False (and Dagster's own
+        creation) if the database already exists or the copy cannot be made.
 
         Dagster creates every run's database from scratch, and stamps it with the schema version by
         loading all of its Alembic migration scripts: 0.2 s of every run. The copy is of a database
@@ -101,34 +105,56 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
         if os.path.exists(path):
             return False
         template = self._shard_template()
-        staged = f"{path}.{os.getpid()}.new"
-        shutil.copyfile(template, staged)
+        if template is None:
+            return False
+        fd, staged = tempfile.mkstemp(dir=self._base_dir, prefix=f".{shard}.", suffix=".new")
+        os.close(fd)
         try:
-            os.link(staged, path)  # fails if the database appeared meanwhile: then it is left alone
-        except FileExistsError:
+            shutil.copyfile(template, staged)
+            os.link(staged, path)  # never replaces: a database that appeared meanwhile is left alone
+        except OSError:  # it did appear, or no hard links here: Dagster creates it as usual
             return False
         finally:
             os.unlink(staged)
         return True
 
-    def _shard_template(self) -> str:
-        """An empty run database made by Dagster's own `_initdb` for this Dagster version."""
+    def _shard_template(self) -> str | None:
+        """An empty run database made by Dagster's own `_initdb` for this Dagster version, checked
+        once per process (and made again if it is not what it should be); None if it cannot be."""
         from dagster.version import __version__
 
         directory = os.path.join(self._base_dir, SHARD_TEMPLATE_DIR)
         template = os.path.join(directory, f"dagster-{__version__}.db")
-        if not os.path.exists(template):
-            os.makedirs(directory, exist_ok=True)
-            staged = f"{template}.{os.getpid()}.new"
-            engine = create_engine(f"sqlite:///{os.path.abspath(staged)}")
+        if template in _CHECKED_TEMPLATES:
+            return template
+        if not _initialised(directory, os.path.basename(template)[: -len(".db")], ("event_logs",)):
             try:
-                self._initdb(engine)
-                with engine.connect() as conn:  # everything into the file itself, none left in -wal
-                    conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-            finally:
-                engine.dispose()
-            os.replace(staged, template)
+                self._make_shard_template(directory, template)
+            except (OSError, sqlite3.Error, SQLAlchemyError):
+                return None
+        _CHECKED_TEMPLATES.add(template)
         return template
+
+    def _make_shard_template(self, directory: str, template: str) -> None:
+        os.makedirs(directory, exist_ok=True)
+        fd, staged = tempfile.mkstemp(dir=directory, suffix=".new")
+        os.close(fd)
+        os.unlink(staged)  # SQLite creates it
+        engine = create_engine(f"sqlite:///{os.path.abspath(staged)}")
+        try:
+            self._initdb(engine)
+            with engine.connect() as conn:  # everything into the file itself, none left in -wal
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            engine.dispose()
+            os.replace(staged, template)
+        finally:
+            engine.dispose()
+            for leftover in (staged, f"{staged}-wal", f"{staged}-shm"):
+                if os.path.exists(leftover):
+                    os.unlink(leftover)
+        for other in os.listdir(directory):  # other Dagster versions' templates are never used again
+            if other.endswith(".db") and os.path.join(directory, other) != template:
+                os.unlink(os.path.join(directory, other))
 
     def has_table(self, table_name: str) -> bool:
         # Dagster asks before every dynamic-partition lookup (about 200 times a run), with a new

@@ -10,7 +10,10 @@ object exists at once and its code runs on the first attribute access, so code t
 one still works, paying for the import then. An import written `from x import y` reads an
 attribute at once, so only modules imported as `import x` (and used later) gain anything.
 
-Only the names given are deferred, from the call on, in the calling process.
+Only the names given are deferred, from the call on, in the calling process. Python 3.11's
+LazyLoader is not thread-safe (a second thread can see a module half loaded; fixed in 3.12), so
+this is used only in `iom run`'s helper process (iom_pipeline/workers.py), which runs one task at a
+time in one thread; runs in the UI's processes import Great Expectations as usual.
 """
 
 from __future__ import annotations
@@ -59,7 +62,8 @@ def defer(names: Iterable[str]) -> None:
 
 
 def load_great_expectations() -> ModuleType:
-    """Great Expectations, imported (once) with the modules it does not need deferred."""
+    """Great Expectations, imported (once) with the modules it does not need deferred. For
+    single-threaded processes only (see above)."""
     if "great_expectations" not in sys.modules:
         defer(UNUSED_BY_GREAT_EXPECTATIONS)
     import great_expectations

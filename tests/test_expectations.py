@@ -142,16 +142,21 @@ def test_importing_the_package_does_not_import_great_expectations():
 
 
 def test_suites_and_their_data_docs_never_load_what_great_expectations_defers(frames, facts, tmp_path):
-    frames["question_summary", 2013].to_pickle(tmp_path / "frame.pkl")
+    """As in `iom run`'s helper process: Great Expectations loaded with scipy.stats and altair
+    deferred, then every suite run with its Data Docs."""
+    for name in SUITES:
+        frames[name, 2013].to_pickle(tmp_path / f"{name}.pkl")
     code = f"""
 import sys
 from pathlib import Path
 import pandas as pd
-from iom_pipeline.lazy_imports import UNUSED_BY_GREAT_EXPECTATIONS
+from iom_pipeline.lazy_imports import UNUSED_BY_GREAT_EXPECTATIONS, load_great_expectations
+load_great_expectations()
 from iom_pipeline.quality import run_suite
-frame = pd.read_pickle({str(tmp_path / "frame.pkl")!r})
-result = run_suite("question_summary", frame, 2013, {facts[2013]!r}, docs_dir=Path({str(tmp_path / "docs")!r}))
-assert result.success and result.docs_index, result.summary()
+for name in {list(SUITES)!r}:
+    frame = pd.read_pickle(Path({str(tmp_path)!r}) / f"{{name}}.pkl")
+    result = run_suite(name, frame, 2013, {facts[2013]!r}, docs_dir=Path({str(tmp_path / "docs")!r}))
+    assert result.success and result.docs_index, result.summary()
 for name in UNUSED_BY_GREAT_EXPECTATIONS:
     assert type(sys.modules[name]).__name__ == "_LazyModule", name
 """

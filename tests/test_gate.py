@@ -119,6 +119,41 @@ def test_a_failed_expectation_suite_blocks_the_publication(published, capsys, mo
     assert failed == [("expect_column_values_to_be_in_set", "questionnaire_version")]
 
 
+def test_a_name_in_a_figures_compressed_metadata_blocks_the_publication(published, capsys, monkeypatch):
+    """A respondent's name reaching a published file (here a PNG's compressed text chunk, which a
+    plain byte scan cannot read) stops the publication."""
+    import struct
+    import zlib
+
+    from iom_pipeline.personal_data import personal_values
+    from iom_pipeline.publication import figures
+
+    con = duckdb.connect(str(published / "warehouse" / "iom.duckdb"), read_only=True)
+    try:
+        name = sorted(v for v in personal_values(con, 2013) if " " in v and "@" not in v)[0]
+    finally:
+        con.close()
+    write_figure = figures.write_figure
+
+    def leaking_write_figure(data, out_dir, settings):
+        written = write_figure(data, out_dir, settings)
+        png = written["png"].read_bytes()
+        body = b"Author\x00\x00" + zlib.compress(name.encode("latin-1"))
+        leak = struct.pack(">I", len(body)) + b"zTXt" + body + struct.pack(">I", zlib.crc32(b"zTXt" + body))
+        written["png"].write_bytes(png[:33] + leak + png[33:])  # after the 33-byte signature and header
+        return written
+
+    monkeypatch.setattr(figures, "write_figure", leaking_write_figure)
+    monkeypatch.setenv("IOM_WORKERS", "0")  # the figures are drawn in this process, patched
+    before = digest(published / "publication")
+    capsys.readouterr()
+    assert main(["run", "--year", "2013"]) == 1
+    err = capsys.readouterr().err
+    assert "no_personal_data_in_publication" in err
+    assert name not in err  # the gate names files, never the values
+    assert digest(published / "publication") == before
+
+
 def test_the_helper_process_changes_where_work_runs_not_what_is_published(published, tmp_path_factory, monkeypatch):
     """`iom run` draws some figures and runs the suites in its helper; without it (as from the UI)
     every published file is the same, byte for byte."""

@@ -71,6 +71,7 @@ def test_a_new_runs_event_database_is_the_one_dagster_would_create(tmp_path):
         # Copied from the template made once for this Dagster version, kept out of Dagster's listing.
         assert len(list((tmp_path / "pooled" / ".run-template").glob("dagster-*.db"))) == 1
         assert sorted(p.name for p in (tmp_path / "pooled").glob("*.db")) == ["index.db", "run-one.db", "run-two.db"]
+        assert not list((tmp_path / "pooled").rglob("*.new"))  # no staged copy left behind
         expected = _schema(stock.path_for_shard("run-one"))
         assert expected[0] and expected[1]
         assert _schema(pooled.path_for_shard("run-one")) == expected
@@ -93,3 +94,38 @@ def test_an_existing_runs_event_database_is_never_replaced(tmp_path):
             restarted.dispose()
     finally:
         pooled.dispose()
+
+
+def test_without_hard_links_or_a_template_dagster_creates_the_database_itself(tmp_path, monkeypatch):
+    import os
+
+    import iom_pipeline.instance_storage as storage
+
+    def no_hard_links(*_args):
+        raise PermissionError("hard links are not supported here")
+
+    monkeypatch.setattr(os, "link", no_hard_links)
+    pooled = PooledSqliteEventLogStorage(str(tmp_path / "no-links"))
+    try:
+        with pooled._connect("run-one") as conn:
+            assert conn.exec_driver_sql("select count(*) from event_logs").fetchone() == (0,)
+    finally:
+        pooled.dispose()
+    assert _schema(tmp_path / "no-links" / "run-one.db")[1]  # stamped by Dagster's own _initdb
+    assert not list((tmp_path / "no-links").rglob("*.new"))
+
+    # A damaged template is noticed and made again.
+    template_dir = tmp_path / "damaged" / storage.SHARD_TEMPLATE_DIR
+    template_dir.mkdir(parents=True)
+    from dagster.version import __version__
+
+    (template_dir / f"dagster-{__version__}.db").write_bytes(b"not a database")
+    monkeypatch.undo()
+    storage._CHECKED_TEMPLATES.clear()
+    pooled = PooledSqliteEventLogStorage(str(tmp_path / "damaged"))
+    try:
+        with pooled._connect("run-one") as conn:
+            assert conn.exec_driver_sql("select count(*) from event_logs").fetchone() == (0,)
+    finally:
+        pooled.dispose()
+    assert _schema(template_dir / f"dagster-{__version__}.db")[1]

@@ -72,7 +72,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
 from iom_pipeline.paths import ASSETS_DIR, load_yaml
-from iom_pipeline.lazy_imports import load_great_expectations
 from iom_pipeline.questionnaire import (
     Questionnaire,
     all_questionnaires,
@@ -573,7 +572,7 @@ def _context(docs_dir: Path | None):
     key = str(docs_dir) if docs_dir else None
     if key in _CONTEXTS:
         return _CONTEXTS[key]
-    gx = load_great_expectations()
+    import great_expectations as gx
     from great_expectations.data_context.types.base import (
         DataContextConfig,
         InMemoryStoreBackendDefaults,
@@ -647,7 +646,7 @@ def _row_condition(where: tuple[tuple, ...]):
 
 
 def _gx_suite(expanded: ExpandedSuite, suite_name: str):
-    gx = load_great_expectations()
+    import great_expectations as gx
     from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
     expectations = []
@@ -762,7 +761,7 @@ def run_suite(
     docs_dir = Path(docs_dir).resolve() if docs_dir is not None else None
     suite_name = gx_suite_name(name, year)
 
-    gx = load_great_expectations()
+    import great_expectations as gx
     from great_expectations.core.run_identifier import RunIdentifier
 
     with _LOCK, (_docs_lock(docs_dir) if docs_dir else nullcontext()):
@@ -885,7 +884,6 @@ def __getattr__(name: str):
     that importing this module does not import Great Expectations."""
     if name not in _VIEWS:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    load_great_expectations()
     from great_expectations.render import view as gx_view
 
     base = getattr(gx_view, _VIEWS[name])

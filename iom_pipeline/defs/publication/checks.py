@@ -4,7 +4,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from iom_pipeline.defs.shared import survey_years, warehouse, year_of
-from iom_pipeline.personal_data import find_in_files, personal_values
+from iom_pipeline.personal_data import UNREADABLE, find_in_files, personal_values
 from iom_pipeline.publish import staging_dir
 
 REPORT = dg.AssetKey(["publication", "report"])
@@ -25,15 +25,20 @@ def no_personal_data_in_publication(context: dg.AssetCheckExecutionContext, duck
     with warehouse(duckdb) as con:
         values = personal_values(con, year)
     hits = find_in_files(out, values)
+    unreadable = sorted({f"{f} ({v})" for f, v in hits if v.startswith(UNREADABLE)})
+    found = [(f, v) for f, v in hits if not v.startswith(UNREADABLE)]
     files = sorted(p.name for p in out.rglob("*") if p.is_file())
+    problems = [f"{len(found)} personal value(s) in {len({f for f, _ in found})} file(s)"] if found else []
+    problems += [f"{len(unreadable)} file(s) that could not be read: {', '.join(unreadable)}"] if unreadable else []
     return dg.AssetCheckResult(
         passed=not hits,
         severity=dg.AssetCheckSeverity.ERROR,
-        description="none found" if not hits else f"{len(hits)} personal value(s) in {len({f for f, _ in hits})} file(s)",
+        description="; ".join(problems) or "none found",
         metadata={
             "files_scanned": len(files),
             "personal_values_searched": len(values),
             # Never echo the values themselves: name the files only.
-            "files_with_personal_data": dg.MetadataValue.json(sorted({f for f, _ in hits})),
+            "files_with_personal_data": dg.MetadataValue.json(sorted({f for f, _ in found})),
+            "files_unreadable": dg.MetadataValue.json(unreadable),
         },
     )
