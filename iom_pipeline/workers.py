@@ -7,10 +7,12 @@ draws some of the figures.
 
 A step either hands its work to the helper and waits for it (`call`), or an earlier step starts
 the work as soon as its inputs exist (`prefetch`) and the step that owns the work collects it
-(`take_prefetched`). The marts step prefetches some of the figures, the expectation suites and
-their Data Docs (nothing in the run writes those tables after it); they run while this process
-draws the other figures and writes the spreadsheets and the report. Work is keyed by run, year
-and name, so a result is only ever collected by the run that started it.
+(`take_prefetched`) or leaves it to finish on its own (`finish_before_exit`: the helper is stopped
+only once such work is done). The validation step prefetches the staging suite (on a small
+table), the marts step some of the figures, the other expectation suites and their Data Docs
+(nothing in the run writes those tables after them); they run while this process draws the
+other figures and writes the spreadsheets and the report. Work is keyed by run, year and name,
+so a result is only ever collected by the run that started it.
 
 (More helpers, for the validation and the figures, were measured and dropped: with three busy
 processes on two cores, the run took one to two seconds longer.)
@@ -24,6 +26,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import sys
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -32,6 +35,8 @@ from typing import Any
 
 _POOL: ProcessPoolExecutor | None = None  # the helper, while `warm_helper` runs
 _PREFETCHED: dict[tuple, tuple[Future, Callable, tuple]] = {}
+_BEFORE_EXIT: list[Future] = []  # work the helper must finish before it is stopped
+FINISH_TIMEOUT_SECONDS = 300
 
 
 def _no_cross_process_locks() -> None:
@@ -88,6 +93,12 @@ def warm_helper():
     finally:
         _POOL = None
         _PREFETCHED.clear()
+        for future in _BEFORE_EXIT:
+            try:
+                future.result(timeout=FINISH_TIMEOUT_SECONDS)
+            except Exception as exc:  # reported, never fatal: such work is a view (Data Docs)
+                print(f"iom: work left to the helper did not finish: {type(exc).__name__}: {exc}", file=sys.stderr)
+        _BEFORE_EXIT.clear()
         # The helper holds nothing to save: stop it by its own pid rather than wait for an
         # orderly exit of a process with these libraries loaded (seconds, on every run).
         try:
@@ -119,6 +130,21 @@ def prefetch(key: tuple, fn: Callable, *args: Any) -> bool:
         _PREFETCHED[key] = (_POOL.submit(fn, *args), fn, args)
     except BrokenProcessPool:
         return False
+    return True
+
+
+def prefetched(key: tuple) -> bool:
+    """True when work for `key` was started and not yet collected."""
+    return key in _PREFETCHED
+
+
+def finish_before_exit(key: tuple) -> bool:
+    """Leave prefetched work to finish on its own: nothing in the run waits for it, and the helper
+    is stopped only once it is done. False when nothing was started for `key`."""
+    entry = _PREFETCHED.pop(key, None)
+    if entry is None:
+        return False
+    _BEFORE_EXIT.append(entry[0])
     return True
 
 

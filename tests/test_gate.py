@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import csv
 import hashlib
+from pathlib import Path
 
 import duckdb
 import pytest
+from dagster import DagsterEventType, DagsterInstance
 
 from iom_pipeline import pipeline
 from iom_pipeline.cli import main
@@ -172,3 +174,21 @@ def test_the_helper_process_changes_where_work_runs_not_what_is_published(publis
     assert {k: v for k, v in with_helper.items() if not k.endswith(stamped)} == {
         k: v for k, v in without.items() if not k.endswith(stamped)
     }
+    # Either way, every suite's check links to the Data Docs, which hold this run's page for every
+    # suite once `iom run` returns (with the helper, the pages are written while the run finishes).
+    for data_dir in (published, alone):
+        monkeypatch.setenv("DAGSTER_HOME", str(data_dir / "dagster_home"))
+        with DagsterInstance.get() as instance:
+            run = instance.get_runs(limit=1)[0]
+            evaluations = [
+                e.dagster_event.event_specific_data
+                for e in instance.all_logs(run.run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION)
+                if e.dagster_event.event_specific_data.check_name.startswith("expectations_")
+            ]
+        assert len(evaluations) == 5
+        docs = data_dir / "warehouse" / "gx_data_docs"
+        assert {e.metadata["data_docs"].value for e in evaluations} == {(docs / "index.html").as_uri()}
+        assert (docs / "index.html").is_file()
+        for evaluation in evaluations:
+            suite = evaluation.check_name.removeprefix("expectations_")
+            assert list((docs / "validations" / f"{suite}_2013" / run.run_id).rglob("*.html")), suite

@@ -29,6 +29,8 @@ EXPECTATION_RESULT = dg.AssetKey(["audit", "expectation_result"])
 # quarantined by pandera, so the staging suite reports without blocking.
 BLOCKING_LAYERS = ("marts",)
 DOCS_DIR_NAME = "gx_data_docs"
+# Staging suites on tables up to this size start as soon as staging is validated.
+EARLY_SUITE_MAX_ROWS = 50_000
 
 
 def suite_tables() -> dict[str, dg.AssetKey]:
@@ -65,7 +67,7 @@ def check_key(suite: str) -> dg.AssetCheckKey:
     f"warehouse/{DOCS_DIR_NAME}/.",
 )
 def expectation_result(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
-    from iom_pipeline.workers import call, take_prefetched  # Great Expectations runs there
+    from iom_pipeline.workers import call, finish_before_exit, take_prefetched  # Great Expectations runs there
 
     year = year_of(context)
     run_id = context.run.run_id
@@ -76,11 +78,13 @@ def expectation_result(context: dg.AssetExecutionContext, duckdb: DuckDBResource
     with warehouse(duckdb) as con:
         computed = {job[0]: call(run_suite, *job) for job in expectation_jobs(con, year, to_run, run_id)}
     results = {name: computed[name] if started[name] is None else started[name]() for name in names}
-    # The Data Docs pages of all the suites, in one site build (prefetched after the suites).
-    site = take_prefetched(_suite_work_key(run_id, year, "data docs"))
-    site = site() if site is not None else call(build_docs, docs_dir(), run_id, [gx_suite_name(n, year) for n in names])
-    for result in results.values():
-        attach_docs(result, site)
+    # The Data Docs pages of all the suites, in one site build. Prefetched in the helper (after the
+    # suites), it is left to finish while the run ends: the results already link to their pages,
+    # and `iom run` stops the helper only once the pages are written.
+    if not finish_before_exit(_suite_work_key(run_id, year, "data docs")):
+        site = call(build_docs, docs_dir(), run_id, [gx_suite_name(n, year) for n in names])
+        for result in results.values():
+            attach_docs(result, site)
     with warehouse(duckdb) as con:
         _store_results(con, year, run_id, results)
         metadata = table_metadata(con, "audit.expectation_result", year)
@@ -135,25 +139,38 @@ def _suite_work_key(run_id: str, year: int, suite: str) -> tuple:
     return (run_id, int(year), "expectations", suite)
 
 
-def prefetch_expectations(context: dg.AssetExecutionContext, con, year: int) -> int:
-    """Start this run's suites, then their Data Docs, in the warm helper, if there is one and the
-    run validates this year. Called once the marts are built; nothing in the run writes the
-    tables the suites read after that.
-
-    (Starting the staging suite as soon as staging is built was tried: no faster on the sample,
-    and at a million rows it held the staged frame in memory through the models, +0.3 GB.)
-    """
-    from iom_pipeline.workers import prefetch, running
+def prefetch_expectations(context: dg.AssetExecutionContext, con, year: int, names: list[str] | None = None) -> int:
+    """Start this run's suites in the warm helper, if there is one and the run validates this year:
+    those named, or every suite not started yet and then their Data Docs. Called once the suites'
+    tables are final: nothing in the run writes them after that."""
+    from iom_pipeline.workers import prefetch, prefetched, running
 
     selection = context.run.asset_selection  # empty or None: the whole job
     if not running() or (selection and EXPECTATION_RESULT not in selection):
         return 0
     run_id = context.run.run_id
-    jobs = expectation_jobs(con, year, list(suite_tables()), run_id)
+    wanted = [n for n in (names or list(suite_tables())) if not prefetched(_suite_work_key(run_id, year, n))]
+    jobs = expectation_jobs(con, year, wanted, run_id)
     started = sum(prefetch(_suite_work_key(run_id, year, job[0]), run_suite, *job) for job in jobs)
-    suites = [gx_suite_name(name, year) for name in suite_tables()]
-    prefetch(_suite_work_key(run_id, year, "data docs"), build_docs, docs_dir(), run_id, suites)
+    if names is None:
+        suites = [gx_suite_name(name, year) for name in suite_tables()]
+        prefetch(_suite_work_key(run_id, year, "data docs"), build_docs, docs_dir(), run_id, suites)
     return started
+
+
+def prefetch_staging_expectations(context: dg.AssetExecutionContext, con, year: int) -> int:
+    """Start the staging layer's suites as soon as staging is validated, when their tables are
+    small: the helper is otherwise idle until the marts are built. A large table waits for the
+    marts, as the other suites do: its frame would sit in memory beside the models (0.3 GB more at
+    a million rows)."""
+    early = []
+    for name, key in suite_tables().items():
+        if key.path[0] != "staging":
+            continue
+        rows = con.execute(f"select count(*) from {suite_table(name)} where survey_year = ?", [int(year)]).fetchone()[0]
+        if rows <= EARLY_SUITE_MAX_ROWS:
+            early.append(name)
+    return prefetch_expectations(context, con, year, early) if early else 0
 
 
 def _json(value) -> str | None:

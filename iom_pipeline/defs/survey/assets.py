@@ -12,7 +12,7 @@ from dagster_duckdb import DuckDBResource
 
 from iom_pipeline import pipeline
 from iom_pipeline.defs.publication.assets import prefetch_figures
-from iom_pipeline.defs.quality.assets import prefetch_expectations
+from iom_pipeline.defs.quality.assets import prefetch_expectations, prefetch_staging_expectations
 from iom_pipeline.defs.shared import survey_years, table_metadata, warehouse, year_of
 from iom_pipeline.sql_models import LAYERS, SqlModel, discover_models, models_in_order
 from iom_pipeline.questionnaire import questionnaire_for_year
@@ -141,5 +141,7 @@ def submission_validation(context: dg.AssetExecutionContext, duckdb: DuckDBResou
     with warehouse(duckdb) as con:
         result = pipeline.validate(con, year)
         metadata = table_metadata(con, "audit.validation_failure", year)
+        # Staging is final: its expectation suite can start in the helper, idle until the marts.
+        prefetch_staging_expectations(context, con, year)
     metadata.update({"rows_checked": result.rows_checked, "failing_cells": result.failures})
     return dg.MaterializeResult(metadata=metadata)
