@@ -178,6 +178,9 @@ def _run_years(instance, defs, survey_year_job, years: list[int], log_level: str
             run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
         )
         elapsed = time.perf_counter() - started
+        from iom_pipeline.workers import discard_run
+
+        discard_run(result.run_id)  # what a failed run started in the helper and never collected
         timings[partition] = {"wall_seconds": round(elapsed, 3), **_stage_timings(instance, result.run_id)}
         if result.success and subset is not None:
             print(f"iom run: {year}: {len(subset)} selected asset(s) materialised in {elapsed:.1f} s (publication not updated)")

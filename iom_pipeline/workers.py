@@ -27,6 +27,7 @@ import multiprocessing
 import os
 import signal
 import sys
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -35,8 +36,9 @@ from typing import Any
 
 _POOL: ProcessPoolExecutor | None = None  # the helper, while `warm_helper` runs
 _PREFETCHED: dict[tuple, tuple[Future, Callable, tuple]] = {}
-_BEFORE_EXIT: list[Future] = []  # work the helper must finish before it is stopped
-FINISH_TIMEOUT_SECONDS = 300
+# Work the helper must finish before it is stopped: (key, future, fn, args).
+_BEFORE_EXIT: list[tuple[tuple, Future, Callable, tuple]] = []
+FINISH_TIMEOUT_SECONDS = 300  # for all of it together
 
 
 def _no_cross_process_locks() -> None:
@@ -88,24 +90,70 @@ def warm_helper():
     pid = pool.submit(os.getpid)  # starts the process
     pool.submit(_warm_helper)  # and its imports, now
     _POOL = pool
+    completed = False
     try:
         yield
+        completed = True
     finally:
         _POOL = None
         _PREFETCHED.clear()
-        for future in _BEFORE_EXIT:
-            try:
-                future.result(timeout=FINISH_TIMEOUT_SECONDS)
-            except Exception as exc:  # reported, never fatal: such work is a view (Data Docs)
-                print(f"iom: work left to the helper did not finish: {type(exc).__name__}: {exc}", file=sys.stderr)
-        _BEFORE_EXIT.clear()
-        # The helper holds nothing to save: stop it by its own pid rather than wait for an
-        # orderly exit of a process with these libraries loaded (seconds, on every run).
+        left, _BEFORE_EXIT[:] = list(_BEFORE_EXIT), []
         try:
-            os.kill(pid.result(timeout=30), signal.SIGKILL)
-        except (ProcessLookupError, BrokenProcessPool, TimeoutError):
-            pass
-        pool.shutdown(wait=True, cancel_futures=True)
+            if completed:  # not on Ctrl-C or an error: then nothing is worth waiting for
+                _finish(left)
+        finally:
+            # The helper holds nothing to save: stop it by its own pid rather than wait for an
+            # orderly exit of a process with these libraries loaded (seconds, on every run).
+            try:
+                os.kill(pid.result(timeout=30), signal.SIGKILL)
+            except (ProcessLookupError, BrokenProcessPool, TimeoutError):
+                pass
+            _unblock_sends(pool)
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _unblock_sends(pool: ProcessPoolExecutor) -> None:
+    """Let the executor shut down after its process was killed with work still queued for it.
+
+    Work larger than a pipe's buffer (a suite's frame) can be half-written to the helper when it
+    is killed; the write then waits for ever, because the pipe's reading end is open in this
+    process too, and the executor's shutdown waits for the write. Closing that end (which only
+    the helper reads) makes the write fail, and the shutdown complete.
+    """
+    call_queue = getattr(pool, "_call_queue", None)
+    reader = getattr(call_queue, "_reader", None)
+    if reader is not None:
+        reader.close()
+
+
+def _finish(left: list[tuple[tuple, Future, Callable, tuple]]) -> None:
+    """Wait for the work left to the helper; if the helper died, do it here. A failure is
+    reported, never fatal: such work is a view (the Data Docs), its results already stored."""
+    deadline = time.monotonic() + FINISH_TIMEOUT_SECONDS
+    for key, future, fn, args in left:
+        try:
+            try:
+                outcome = future.result(timeout=max(0.0, deadline - time.monotonic()))
+            except BrokenProcessPool:
+                outcome = fn(*args)
+            error = outcome.get("error") if isinstance(outcome, dict) else None
+            if error:
+                print(f"iom: {_describe(key)} failed: {error}", file=sys.stderr)
+        except Exception as exc:
+            print(f"iom: {_describe(key)} did not finish: {type(exc).__name__}: {exc}", file=sys.stderr)
+
+
+def _describe(key: tuple) -> str:
+    return " ".join(str(part) for part in reversed(key[1:])) + f" (run {key[0]})"
+
+
+def discard_run(run_id: str) -> int:
+    """Drop what was started for a run that has ended without collecting it (a run that failed
+    before the step that owns the work): work not yet begun is cancelled."""
+    keys = [key for key in _PREFETCHED if key[0] == run_id]
+    for key in keys:
+        _PREFETCHED.pop(key)[0].cancel()
+    return len(keys)
 
 
 def running() -> bool:
@@ -139,12 +187,14 @@ def prefetched(key: tuple) -> bool:
 
 
 def finish_before_exit(key: tuple) -> bool:
-    """Leave prefetched work to finish on its own: nothing in the run waits for it, and the helper
-    is stopped only once it is done. False when nothing was started for `key`."""
+    """Leave prefetched work to finish on its own: nothing in the run waits for it. When the
+    enclosed runs have ended, `warm_helper` waits for it (up to FINISH_TIMEOUT_SECONDS for all
+    such work), does it here if the helper died, and reports a failure on stderr; then it stops
+    the helper. False when nothing was started for `key`."""
     entry = _PREFETCHED.pop(key, None)
     if entry is None:
         return False
-    _BEFORE_EXIT.append(entry[0])
+    _BEFORE_EXIT.append((key, *entry))
     return True
 
 

@@ -788,18 +788,6 @@ def run_suite(
             for key in context.validation_results_store.list_keys():
                 context.validation_results_store.remove_key(key)
 
-        page = None
-        if docs_dir:
-            # Where this run's page is (or will be, once build_docs has run): known now, so a
-            # caller that leaves the site to be built later can still link to it.
-            key = next(
-                k for k in context.validation_results_store.list_keys()
-                if k.expectation_suite_identifier.name == suite_name and k.run_id.run_name == run_id.run_name
-                and str(k.run_id.run_time) == str(run_id.run_time)
-            )
-            found = context.get_docs_sites_urls(resource_identifier=key, site_names=[DOCS_SITE_NAME], only_if_exists=False)
-            page = found[0]["site_url"] if found else None
-
         by_index = {}
         for r in gx_result.results:
             by_index[(r.expectation_config.meta or {}).get("index")] = r
@@ -822,7 +810,7 @@ def run_suite(
         success=statistics["failed_critical"] == 0,
         statistics=statistics,
         results=results,
-        docs_url=page,
+        # The site's index, where this run's pages are (or will be, once build_docs has run).
         docs_index=docs_index_url(docs_dir) if docs_dir else None,
     )
     if docs_dir and build_site:
@@ -860,8 +848,8 @@ def build_docs(docs_dir: Path, run_name: str, suites: list[str]) -> dict:
 
 
 def docs_index_url(docs_dir: Path) -> str:
-    """The Data Docs site's index page, as GX names it (a file:// URL)."""
-    return (Path(docs_dir).resolve() / "index.html").as_uri()
+    """The Data Docs site's index page, named as GX's build names it (a file:// URL)."""
+    return "file://" + str(Path(docs_dir).resolve() / "index.html")
 
 
 def attach_docs(result: SuiteResult, docs: dict) -> SuiteResult:

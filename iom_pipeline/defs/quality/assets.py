@@ -7,9 +7,11 @@ every expectation and its observed value, to the UI; the marts' suites are block
 `publication/published` depends on this asset, so a failed suite stops the publication.
 
 The figures, report and spreadsheets do not wait for the suites: they are only staged until
-`published` runs. With `iom run`, the suites start in the warm worker process as soon as the
-marts are built (`prefetch_expectations`) and run on the other core while this process draws
-the figures; the step itself is ordered last (lower priority) and collects their results.
+`published` runs. With `iom run`, the suites start in the warm helper process as soon as their
+tables are final (`prefetch_staging_expectations` from the validation step for a small staging
+table, `prefetch_expectations` from the marts step for the rest) and run on the other core while
+this process draws the figures; the step itself is ordered last (lower priority) and collects
+their results. The Data Docs are then written by the helper while the run finishes.
 """
 
 import json
@@ -72,15 +74,15 @@ def expectation_result(context: dg.AssetExecutionContext, duckdb: DuckDBResource
     year = year_of(context)
     run_id = context.run.run_id
     names = list(suite_tables())
-    # Suites the marts step already started in the warm helper for this run; the rest start now.
+    # Suites already started in the warm helper for this run; the rest start now.
     started = {name: take_prefetched(_suite_work_key(run_id, year, name)) for name in names}
     to_run = [name for name, result in started.items() if result is None]
     with warehouse(duckdb) as con:
         computed = {job[0]: call(run_suite, *job) for job in expectation_jobs(con, year, to_run, run_id)}
     results = {name: computed[name] if started[name] is None else started[name]() for name in names}
     # The Data Docs pages of all the suites, in one site build. Prefetched in the helper (after the
-    # suites), it is left to finish while the run ends: the results already link to their pages,
-    # and `iom run` stops the helper only once the pages are written.
+    # suites), it is left to finish while the run ends: the checks link to the site's index, and
+    # `iom run` waits for the pages (reporting a failure) before it stops the helper.
     if not finish_before_exit(_suite_work_key(run_id, year, "data docs")):
         site = call(build_docs, docs_dir(), run_id, [gx_suite_name(n, year) for n in names])
         for result in results.values():
@@ -149,7 +151,8 @@ def prefetch_expectations(context: dg.AssetExecutionContext, con, year: int, nam
     if not running() or (selection and EXPECTATION_RESULT not in selection):
         return 0
     run_id = context.run.run_id
-    wanted = [n for n in (names or list(suite_tables())) if not prefetched(_suite_work_key(run_id, year, n))]
+    every = list(suite_tables())
+    wanted = [n for n in (every if names is None else names) if not prefetched(_suite_work_key(run_id, year, n))]
     jobs = expectation_jobs(con, year, wanted, run_id)
     started = sum(prefetch(_suite_work_key(run_id, year, job[0]), run_suite, *job) for job in jobs)
     if names is None:
@@ -163,6 +166,11 @@ def prefetch_staging_expectations(context: dg.AssetExecutionContext, con, year: 
     small: the helper is otherwise idle until the marts are built. A large table waits for the
     marts, as the other suites do: its frame would sit in memory beside the models (0.3 GB more at
     a million rows)."""
+    from iom_pipeline.workers import running
+
+    selection = context.run.asset_selection  # empty or None: the whole job
+    if not running() or (selection and EXPECTATION_RESULT not in selection):
+        return 0
     early = []
     for name, key in suite_tables().items():
         if key.path[0] != "staging":
