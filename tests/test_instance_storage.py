@@ -58,6 +58,21 @@ def _schema(path) -> tuple:
     return tables, stamp, journal
 
 
+def _event_count(storage, run_id: str) -> int:
+    """Events in a run's database, opened (and so created, if new) through the storage."""
+    with storage._connect(run_id) as conn:
+        return conn.exec_driver_sql("select count(*) from event_logs").fetchone()[0]
+
+
+def _new_run_database(base_dir) -> int:
+    """Open run-one's database through a new pooled storage at base_dir; its event count."""
+    pooled = PooledSqliteEventLogStorage(str(base_dir))
+    try:
+        return _event_count(pooled, "run-one")
+    finally:
+        pooled.dispose()
+
+
 def test_a_new_runs_event_database_is_the_one_dagster_would_create(tmp_path):
     from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
 
@@ -66,8 +81,7 @@ def test_a_new_runs_event_database_is_the_one_dagster_would_create(tmp_path):
     try:
         for storage in (pooled, stock):
             for run_id in ("run-one", "run-two"):
-                with storage._connect(run_id) as conn:
-                    conn.exec_driver_sql("select count(*) from event_logs").fetchall()
+                assert _event_count(storage, run_id) == 0
         # Copied from the template made once for this Dagster version, kept out of Dagster's listing.
         assert len(list((tmp_path / "pooled" / ".run-template").glob("dagster-*.db"))) == 1
         assert sorted(p.name for p in (tmp_path / "pooled").glob("*.db")) == ["index.db", "run-one.db", "run-two.db"]
@@ -105,12 +119,7 @@ def test_without_hard_links_or_a_template_dagster_creates_the_database_itself(tm
         raise PermissionError("hard links are not supported here")
 
     monkeypatch.setattr(os, "link", no_hard_links)
-    pooled = PooledSqliteEventLogStorage(str(tmp_path / "no-links"))
-    try:
-        with pooled._connect("run-one") as conn:
-            assert conn.exec_driver_sql("select count(*) from event_logs").fetchone() == (0,)
-    finally:
-        pooled.dispose()
+    assert _new_run_database(tmp_path / "no-links") == 0
     assert _schema(tmp_path / "no-links" / "run-one.db")[1]  # stamped by Dagster's own _initdb
     assert not list((tmp_path / "no-links").rglob("*.new"))
 
@@ -122,10 +131,5 @@ def test_without_hard_links_or_a_template_dagster_creates_the_database_itself(tm
     (template_dir / f"dagster-{__version__}.db").write_bytes(b"not a database")
     monkeypatch.undo()
     storage._CHECKED_TEMPLATES.clear()
-    pooled = PooledSqliteEventLogStorage(str(tmp_path / "damaged"))
-    try:
-        with pooled._connect("run-one") as conn:
-            assert conn.exec_driver_sql("select count(*) from event_logs").fetchone() == (0,)
-    finally:
-        pooled.dispose()
+    assert _new_run_database(tmp_path / "damaged") == 0
     assert _schema(template_dir / f"dagster-{__version__}.db")[1]

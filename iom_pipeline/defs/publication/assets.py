@@ -13,7 +13,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from iom_pipeline.defs.quality.assets import EXPECTATION_RESULT
-from iom_pipeline.defs.shared import survey_years, warehouse, year_of
+from iom_pipeline.defs.shared import helper_runs_for, survey_years, warehouse, year_of
 from iom_pipeline.paths import landing_dir
 from iom_pipeline.publish import publish_directory, staging_dir, write_bi_snapshot
 
@@ -135,10 +135,9 @@ def _helper_figures() -> list[str]:
 def prefetch_figures(context: dg.AssetExecutionContext, con, year: int) -> bool:
     """Start drawing some of this run's figures in the warm helper, ahead of its expectation suites."""
     from iom_pipeline.publication.figures import draw_figures
-    from iom_pipeline.workers import prefetch, running
+    from iom_pipeline.workers import prefetch
 
-    selection = context.run.asset_selection  # empty or None: the whole job
-    if not running() or (selection and not all(k in selection for k in FIGURE_KEYS)):
+    if not helper_runs_for(context, FIGURE_KEYS):
         return False
     out = staging_dir(year, context.run.run_id)
     return prefetch(

@@ -19,7 +19,7 @@ import json
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from iom_pipeline.defs.shared import survey_years, table_metadata, warehouse, year_of
+from iom_pipeline.defs.shared import helper_runs_for, survey_years, table_metadata, warehouse, year_of
 # run_suite imports Great Expectations only when called; the helper process runs it, importing this
 # light module rather than the Dagster definitions.
 from iom_pipeline.quality import run_suite, suite_names, suite_table
@@ -145,10 +145,9 @@ def prefetch_expectations(context: dg.AssetExecutionContext, con, year: int, nam
     """Start this run's suites in the warm helper, if there is one and the run validates this year:
     those named, or every suite not started yet and then their Data Docs. Called once the suites'
     tables are final: nothing in the run writes them after that."""
-    from iom_pipeline.workers import prefetch, prefetched, running
+    from iom_pipeline.workers import prefetch, prefetched
 
-    selection = context.run.asset_selection  # empty or None: the whole job
-    if not running() or (selection and EXPECTATION_RESULT not in selection):
+    if not helper_runs_for(context, [EXPECTATION_RESULT]):
         return 0
     run_id = context.run.run_id
     every = list(suite_tables())
@@ -156,7 +155,7 @@ def prefetch_expectations(context: dg.AssetExecutionContext, con, year: int, nam
     jobs = expectation_jobs(con, year, wanted, run_id)
     started = sum(prefetch(_suite_work_key(run_id, year, job[0]), run_suite, *job) for job in jobs)
     if names is None:
-        suites = [gx_suite_name(name, year) for name in suite_tables()]
+        suites = [gx_suite_name(name, year) for name in every]
         prefetch(_suite_work_key(run_id, year, "data docs"), build_docs, docs_dir(), run_id, suites)
     return started
 
@@ -166,10 +165,7 @@ def prefetch_staging_expectations(context: dg.AssetExecutionContext, con, year: 
     small: the helper is otherwise idle until the marts are built. A large table waits for the
     marts, as the other suites do: its frame would sit in memory beside the models (0.3 GB more at
     a million rows)."""
-    from iom_pipeline.workers import running
-
-    selection = context.run.asset_selection  # empty or None: the whole job
-    if not running() or (selection and EXPECTATION_RESULT not in selection):
+    if not helper_runs_for(context, [EXPECTATION_RESULT]):
         return 0
     early = []
     for name, key in suite_tables().items():
