@@ -62,7 +62,7 @@ def measure(cmd: list[str], env: dict | None = None) -> dict:
 def generate(size: int, landing: Path) -> None:
     if (landing / "survey_export.csv").exists():
         return
-    subprocess.run([PYTHON, "-m", "iom_pipeline.synthetic.scale", "--rows", str(size), "--out", str(landing),
+    subprocess.run([PYTHON, "-m", "iom_synthetic.scale", "--rows", str(size), "--out", str(landing),
                     "--seed", "2013"], check=True, cwd=ROOT)
 
 

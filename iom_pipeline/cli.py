@@ -217,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.command == "sample":
-        from iom_pipeline.synthetic.reconstruct import write_reconstructed_year
+        from iom_synthetic.reconstruct import write_reconstructed_year
 
         for year in args.year:
             counts = write_reconstructed_year(year, landing_dir(year))

@@ -16,7 +16,7 @@ import pytest
 
 from iom_pipeline.paths import PROJECT_ROOT
 from iom_pipeline.pipeline import run_year
-from iom_pipeline.synthetic.scale import generate
+from iom_synthetic.scale import generate
 
 
 def _baseline():

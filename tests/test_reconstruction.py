@@ -20,7 +20,7 @@ import pytest
 
 from iom_pipeline.paths import REFERENCE_DIR
 from iom_pipeline.questionnaire import CSP_LEVEL, Questionnaire, questionnaire_for_year
-from iom_pipeline.synthetic.reconstruct import write_reconstructed_year
+from iom_synthetic.reconstruct import write_reconstructed_year
 
 YEARS = (2013, 2011)
 FILES = ("survey_export.csv", "frame.csv", "published.csv")

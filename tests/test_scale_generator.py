@@ -1,4 +1,4 @@
-"""The scale generator (iom_pipeline.synthetic.scale): valid, deterministic, and every awkward case in it.
+"""The scale generator (iom_synthetic.scale): valid, deterministic, and every awkward case in it.
 
 The generated files are checked with the independent pandas computation (bench/pandas_baseline.py),
 which also cross-checks what the generator says it injected.
@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from iom_pipeline.questionnaire import load_questionnaire
-from iom_pipeline.synthetic import scale
+from iom_synthetic import scale
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -238,7 +238,7 @@ def test_baseline_cli_runs_on_generated_data(gen, tmp_path):
 
 def test_cli(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "iom_pipeline.synthetic.scale", "--rows", "400", "--out", str(tmp_path), "--seed", "9",
+        [sys.executable, "-m", "iom_synthetic.scale", "--rows", "400", "--out", str(tmp_path), "--seed", "9",
          "--csps", "300"],
         capture_output=True, text=True, cwd=ROOT, check=True,
     )

@@ -19,7 +19,7 @@ Nothing here depends on the survey year: the questionnaire comes from
 `assets/synthetic/reconstruction_<year>.yaml`. The derivation of the counts is documented in
 docs/reconstruction.md.
 
-Usage: `python -m iom_pipeline.synthetic.reconstruct --year 2013 --out DIR`
+Usage: `python -m iom_synthetic.reconstruct --year 2013 --out DIR`
 """
 
 from __future__ import annotations
@@ -1148,7 +1148,7 @@ def write_reconstructed_year(year: int, out_dir: Path) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m iom_pipeline.synthetic.reconstruct",
+        prog="python -m iom_synthetic.reconstruct",
         description="Write a reconstructed (SYNTHETIC) survey year's landing files.",
     )
     parser.add_argument("--year", type=int, required=True, help="survey year, e.g. 2013")

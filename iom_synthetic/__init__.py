@@ -13,9 +13,9 @@ __all__ = ["reconstruct_year", "write_reconstructed_year"]
 
 
 def __getattr__(name: str):
-    # Imported on first use, so `python -m iom_pipeline.synthetic.reconstruct` runs cleanly.
+    # Imported on first use, so `python -m iom_synthetic.reconstruct` runs cleanly.
     if name in __all__:
-        from iom_pipeline.synthetic import reconstruct
+        from iom_synthetic import reconstruct
 
         return getattr(reconstruct, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

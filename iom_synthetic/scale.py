@@ -1,6 +1,6 @@
 """A synthetic survey export and frame of any size, for load tests and benchmarks.
 
-    python -m iom_pipeline.synthetic.scale --rows 1000000 --out data/landing/2013 [--seed 0] [--csps M]
+    python -m iom_synthetic.scale --rows 1000000 --out data/landing/2013 [--seed 0] [--csps M]
 
 Writes `survey_export.csv` (UTF-8 with a byte-order mark, CRLF lines, RFC 4180 quoting) and
 `frame.csv` (`csp_code,csp_name`) following docs/spec/survey-export-format.md. Column names,
