@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import fcntl
-import json
 import os
 import shutil
 import sys
@@ -17,7 +16,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from iom_pipeline.paths import PROJECT_ROOT, data_dir, landing_dir, work_dir
+from iom_pipeline.paths import PROJECT_ROOT, data_dir, landing_dir
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_BUSY = 0, 1, 2, 3
 
@@ -102,98 +101,43 @@ def _failures(result) -> list[str]:
     return lines
 
 
-def _stage_timings(instance, run_id: str) -> dict[str, dict[str, float]]:
-    """Seconds per Dagster step, and per SQL model (from each model's materialisation)."""
-    from dagster import DagsterEventType
-
-    wanted = {DagsterEventType.STEP_START, DagsterEventType.STEP_SUCCESS, DagsterEventType.STEP_FAILURE,
-              DagsterEventType.ASSET_MATERIALIZATION}
-    starts, steps, models = {}, {}, {}
-    for record in instance.get_records_for_run(run_id, of_type=wanted, limit=10_000).records:
-        entry = record.event_log_entry
-        event = entry.dagster_event
-        if event is None:
-            continue
-        if event.event_type_value == "STEP_START":
-            starts[event.step_key] = entry.timestamp
-        elif event.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE") and event.step_key in starts:
-            steps[event.step_key] = round(entry.timestamp - starts[event.step_key], 3)
-        elif event.event_type_value == "ASSET_MATERIALIZATION":
-            materialization = event.event_specific_data.materialization
-            seconds = materialization.metadata.get("build_seconds")
-            if seconds is not None:
-                models[materialization.asset_key.path[-1]] = seconds.value
-    return {"steps": steps, "models": models}
-
-
-def _known_years(instance) -> list[str]:
-    """The survey-year partitions; repairs instance storage left half-created by a killed run."""
-    from dagster._core.errors import DagsterInvalidInvocationError
-
-    try:
-        return instance.get_dynamic_partitions("survey_year")
-    except DagsterInvalidInvocationError:
-        # A run killed while Dagster was first creating its storage can leave tables out (with
-        # the schema already stamped as current, so migrations see nothing to do): create
-        # whichever of the event log's tables are missing; existing ones are left alone.
-        from dagster._core.storage.event_log.schema import SqlEventLogStorageMetadata
-
-        with instance.event_log_storage.index_connection() as connection:
-            SqlEventLogStorageMetadata.create_all(connection)
-        return instance.get_dynamic_partitions("survey_year")
-
-
 def run_years(years: list[int], log_level: str = "CRITICAL", select: str | None = None) -> int:
+    """One Dagster run per year of the survey-year job, in this process, on the instance the UI
+    uses: the same assets, checks and executor as a launch from the UI or the schedule."""
     ensure_dagster_home()
-    from dagster import DagsterInstance
+    from dagster import AssetSelection, DagsterInstance
 
+    from iom_pipeline.defs.shared import survey_years
     from iom_pipeline.definitions import defs, survey_year_job
-
-    import gc
-
-    gc.freeze()  # everything imported so far lives until exit: never scan it again
-    with DagsterInstance.get() as instance:
-        return _run_years(instance, defs, survey_year_job, years, log_level, select)
-
-
-def _run_years(instance, defs, survey_year_job, years: list[int], log_level: str, select: str | None) -> int:
-    from dagster import AssetSelection
 
     job = defs.resolve_job_def(survey_year_job.name)
     # A subset (Dagster's selection syntax, e.g. "group:marts+" or "key:marts/*") rebuilds those
     # assets and their checks only; without it the whole job runs, publication included.
     subset = sorted(AssetSelection.from_string(select).resolve(defs.resolve_asset_graph())) if select else None
     status = EXIT_OK
-    timings: dict[str, dict] = {}
-    for year in years:
-        partition = str(year)
-        if partition not in _known_years(instance):
-            instance.add_dynamic_partitions("survey_year", [partition])
-        started = time.perf_counter()
-        result = job.execute_in_process(
-            partition_key=partition,
-            instance=instance,
-            raise_on_error=False,
-            asset_selection=subset,
-            run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
-        )
-        elapsed = time.perf_counter() - started
-        from iom_pipeline.workers import discard_run
-
-        discard_run(result.run_id)  # what a failed run started in the helper and never collected
-        timings[partition] = {"wall_seconds": round(elapsed, 3), **_stage_timings(instance, result.run_id)}
-        if result.success and subset is not None:
-            print(f"iom run: {year}: {len(subset)} selected asset(s) materialised in {elapsed:.1f} s (publication not updated)")
-        elif result.success:
-            print(f"iom run: {year}: published in {elapsed:.1f} s -> {data_dir() / 'publication' / partition}")
-        else:
-            status = EXIT_FAILED
-            print(f"iom run: {year}: FAILED after {elapsed:.1f} s; the previous publication is untouched", file=sys.stderr)
-            for line in _failures(result) or ["the run failed; see the Dagster UI for run " + result.run_id]:
-                print(f"  {line}", file=sys.stderr)
-    timings_path = work_dir() / "last_run_stages.json"
-    timings_path.parent.mkdir(parents=True, exist_ok=True)
-    timings_path.write_text(json.dumps(timings, indent=2))
+    with DagsterInstance.get() as instance:
+        for year in years:
+            partition = str(year)
+            if not instance.has_dynamic_partition(survey_years.name, partition):
+                instance.add_dynamic_partitions(survey_years.name, [partition])
+            started = time.perf_counter()
+            result = job.execute_in_process(
+                partition_key=partition,
+                instance=instance,
+                raise_on_error=False,
+                asset_selection=subset,
+                run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+            )
+            elapsed = time.perf_counter() - started
+            if result.success and subset is not None:
+                print(f"iom run: {year}: {len(subset)} selected asset(s) materialised in {elapsed:.1f} s (publication not updated)")
+            elif result.success:
+                print(f"iom run: {year}: published in {elapsed:.1f} s -> {data_dir() / 'publication' / partition}")
+            else:
+                status = EXIT_FAILED
+                print(f"iom run: {year}: FAILED after {elapsed:.1f} s; the previous publication is untouched", file=sys.stderr)
+                for line in _failures(result) or ["the run failed; see the Dagster UI for run " + result.run_id]:
+                    print(f"  {line}", file=sys.stderr)
     return status
 
 
@@ -239,33 +183,14 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         with warehouse_lock(args.wait):
-            from iom_pipeline.workers import warm_helper
-
-            with warm_helper():
-                return run_years(years, args.log_level, args.select)
+            return run_years(years, args.log_level, args.select)
     except WarehouseBusy as exc:
         print(f"iom run: {exc}", file=sys.stderr)
         return EXIT_BUSY
 
 
 def console_main() -> None:
-    """The `iom` command: main(), then exit without Python's interpreter teardown.
-
-    Everything that must be saved is closed by then (the warehouse when the run ends, the
-    Dagster instance in run_years, the worker stopped) and the exit handlers run; what is
-    skipped is the interpreter's module-by-module teardown of a process holding Dagster,
-    pandas and matplotlib, which added a second and a half to every run.
-    """
-    import atexit
-
-    from iom_pipeline.workers import relax_garbage_collection
-
-    relax_garbage_collection()
-    status = main()
-    atexit._run_exitfuncs()  # every registered clean-up still runs (multiprocessing's, logging's)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(status)
+    sys.exit(main())
 
 
 if __name__ == "__main__":

@@ -1,32 +1,30 @@
-"""The Dagster code location: every domain's assets, checks, schedules and sensors."""
+"""The Dagster code location: one Definitions per domain, merged in the order the data flows
+(survey -> quality -> publication), with what every domain shares (the warehouse resource and
+the in-process executor).
+
+The UI, the schedule, the sensor, `dagster asset materialize` and `iom run` all load this and
+execute the same assets the same way. (Dagster accepts one Definitions object at module scope:
+the domains' are reached through their modules.)
+"""
 
 import dagster as dg
 
-from iom_pipeline.defs.publication import assets as publication_assets
-from iom_pipeline.defs.publication import checks as publication_checks
-from iom_pipeline.defs.quality import assets as quality_assets
-from iom_pipeline.defs.shared import WAREHOUSE_WRITER_TAG, warehouse_resource
-from iom_pipeline.defs.survey import assets as survey_assets
-from iom_pipeline.defs.survey import checks as survey_checks
-from iom_pipeline.defs.survey import schedules as survey_schedules
+from iom_pipeline.defs.publication import definitions as publication
+from iom_pipeline.defs.quality import definitions as quality
+from iom_pipeline.defs.shared import warehouse_resource
+from iom_pipeline.defs.survey import definitions as survey
+from iom_pipeline.defs.survey.schedules import survey_year_job
 
-# One run per survey year builds everything from the landing files to the publication.
-survey_year_job = dg.define_asset_job(
-    name=survey_schedules.JOB_NAME,
-    selection=dg.AssetSelection.all(),
-    tags=WAREHOUSE_WRITER_TAG,
-    description="Materialise every asset of one survey year, from its landing files to its publication.",
+defs = dg.Definitions.merge(
+    dg.Definitions(
+        resources={"duckdb": warehouse_resource()},
+        # Steps share one DuckDB connection and the machine has few cores: a process per step
+        # would re-import the code location for every step and could not share the writer.
+        executor=dg.in_process_executor,
+    ),
+    survey.defs,
+    quality.defs,
+    publication.defs,
 )
 
-defs = dg.Definitions(
-    assets=[*dg.load_assets_from_modules([survey_assets, quality_assets, publication_assets])],
-    asset_checks=[
-        survey_checks.mart_checks,
-        *dg.load_asset_checks_from_modules([publication_checks]),
-    ],
-    jobs=[survey_year_job],
-    schedules=[survey_schedules.annual_survey_rerun],
-    sensors=[survey_schedules.landing_sensor],
-    resources={"duckdb": warehouse_resource()},
-    executor=dg.in_process_executor,
-)
+__all__ = ["defs", "survey_year_job"]

@@ -133,21 +133,3 @@ def test_a_second_concurrent_run_refuses_clearly_and_the_warehouse_survives(tmp_
     out, err = waiting.communicate(timeout=600)
     assert waiting.returncode == 0, err
     assert marts(data / "publication" / "iom_marts.duckdb") == reference["marts"]
-
-
-def test_instance_storage_left_half_created_by_a_kill_is_repaired(tmp_path):
-    """A run killed while Dagster first creates its SQLite storage can leave tables out."""
-    import sqlite3
-
-    data = tmp_path / "data"
-    write_landing(data / "landing" / "2013", rows_for_test())
-    env = env_for(data)
-    subprocess.run([sys.executable, "-c", "from iom_pipeline.cli import ensure_dagster_home; ensure_dagster_home();"
-                    "from dagster import DagsterInstance; DagsterInstance.get()"], env=env, check=True)
-    index = next((data / "dagster_home").rglob("index.db"))
-    with sqlite3.connect(index) as db:
-        db.execute("drop table dynamic_partitions")
-    proc = iom_run(data)
-    out, err = proc.communicate(timeout=600)
-    assert proc.returncode == 0, err
-    assert (data / "publication" / "2013" / "report.html").exists()

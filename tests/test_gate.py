@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -11,8 +14,8 @@ import pytest
 from dagster import DagsterEventType, DagsterInstance
 
 from iom_pipeline import pipeline
+from dagster_launch import dagster_materialize
 from iom_pipeline.cli import main
-from iom_pipeline.quality import suite_names
 
 pytestmark = pytest.mark.slow
 
@@ -104,7 +107,7 @@ def test_a_bi_reader_holding_the_snapshot_never_blocks_a_run(published):
 
 def test_a_failed_expectation_suite_blocks_the_publication(published, capsys, monkeypatch):
     """A value only Great Expectations looks at (the questionnaire version a row was summarised
-    with) fails the question_summary suite, which runs in `iom run`'s helper process."""
+    with) fails the question_summary suite."""
     before = digest(published / "publication")
     corrupt_after_build(monkeypatch, "question_summary", "set questionnaire_version = 'iom_2099'")
     capsys.readouterr()
@@ -147,7 +150,6 @@ def test_a_name_in_a_figures_compressed_metadata_blocks_the_publication(publishe
         return written
 
     monkeypatch.setattr(figures, "write_figure", leaking_write_figure)
-    monkeypatch.setenv("IOM_WORKERS", "0")  # the figures are drawn in this process, patched
     before = digest(published / "publication")
     capsys.readouterr()
     assert main(["run", "--year", "2013"]) == 1
@@ -157,39 +159,37 @@ def test_a_name_in_a_figures_compressed_metadata_blocks_the_publication(publishe
     assert digest(published / "publication") == before
 
 
-def test_the_helper_process_changes_where_work_runs_not_what_is_published(published, tmp_path_factory, monkeypatch):
-    """`iom run` draws some figures and runs the suites in its helper; without it (as from the UI)
-    every published file is the same, byte for byte."""
-    alone = tmp_path_factory.mktemp("no-helper")
-    monkeypatch.setenv("IOM_DATA_DIR", str(alone))
-    monkeypatch.setenv("DAGSTER_HOME", str(alone / "dagster_home"))
-    monkeypatch.setenv("IOM_WORKERS", "0")
-    assert main(["sample", "--year", "2013"]) == 0
-    assert main(["run", "--year", "2013"]) == 0
-    with_helper = digest(published / "publication" / "2013")
-    without = digest(alone / "publication" / "2013")
-    assert sorted(with_helper) == sorted(without)
-    assert any(name.endswith(".png") for name in with_helper) and "report.html" in with_helper
-    # The spreadsheets record when they were written (and are drawn in this process either way).
+def test_iom_run_and_a_dagster_launch_publish_the_same_files(published, tmp_path_factory):
+    """`iom run` is only a front door: the same year launched as the UI and the schedule launch it
+    (`dagster asset materialize`) publishes the same files, byte for byte, and records the same
+    checks with links to the Data Docs."""
+    launched_dir = tmp_path_factory.mktemp("launched")
+    env = {**os.environ, "IOM_DATA_DIR": str(launched_dir)}
+    subprocess.run([sys.executable, "-m", "iom_pipeline.cli", "sample", "--year", "2013"], env=env, check=True,
+                   capture_output=True)
+    launched = dagster_materialize(launched_dir, 2013)
+    assert launched.returncode == 0, launched.stderr[-4000:]
+    by_cli = digest(published / "publication" / "2013")
+    by_dagster = digest(launched_dir / "publication" / "2013")
+    assert sorted(by_cli) == sorted(by_dagster)
+    assert any(name.endswith(".png") for name in by_cli) and "report.html" in by_cli
+    # The spreadsheets record when they were written.
     stamped = (".xlsx", ".ods")
-    assert {k: v for k, v in with_helper.items() if not k.endswith(stamped)} == {
-        k: v for k, v in without.items() if not k.endswith(stamped)
+    assert {k: v for k, v in by_cli.items() if not k.endswith(stamped)} == {
+        k: v for k, v in by_dagster.items() if not k.endswith(stamped)
     }
-    # Either way, every suite's check links to the Data Docs, which hold this run's page for every
-    # suite once `iom run` returns (with the helper, the pages are written while the run finishes).
-    for data_dir in (published, alone):
-        monkeypatch.setenv("DAGSTER_HOME", str(data_dir / "dagster_home"))
-        with DagsterInstance.get() as instance:
+    checks = {}
+    for data_dir in (published, launched_dir):
+        with DagsterInstance.from_config(str(data_dir / "dagster_home")) as instance:
             run = instance.get_runs(limit=1)[0]
             evaluations = [
                 e.dagster_event.event_specific_data
                 for e in instance.all_logs(run.run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION)
-                if e.dagster_event.event_specific_data.check_name.startswith("expectations_")
             ]
-        assert len(evaluations) == len(suite_names())
-        docs = data_dir / "warehouse" / "gx_data_docs"
-        assert {e.metadata["data_docs"].value for e in evaluations} == {f"file://{docs / 'index.html'}"}
-        assert (docs / "index.html").is_file()
-        for evaluation in evaluations:
-            suite = evaluation.check_name.removeprefix("expectations_")
-            assert list((docs / "validations" / f"{suite}_2013" / run.run_id).rglob("*.html")), suite
+        checks[data_dir] = sorted((e.check_name, e.passed) for e in evaluations)
+        expectation_checks = [e for e in evaluations if e.check_name.startswith("expectations_")]
+        assert expectation_checks
+        for evaluation in expectation_checks:
+            docs = Path(evaluation.metadata["data_docs"].value.removeprefix("file://"))
+            assert docs.is_file() and docs.is_relative_to(data_dir)
+    assert checks[published] == checks[launched_dir]

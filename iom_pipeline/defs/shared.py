@@ -68,15 +68,6 @@ def warehouse(duckdb: DuckDBResource):
         yield con
 
 
-def helper_runs_for(context, keys) -> bool:
-    """True when `iom run`'s helper process is running and this run materialises every one of
-    `keys` (a whole-job run's selection is empty): their work can be started in the helper."""
-    from iom_pipeline.workers import running
-
-    selection = context.run.asset_selection
-    return running() and (not selection or all(k in selection for k in keys))
-
-
 def year_of(context) -> int:
     return int(context.partition_key)
 

@@ -547,8 +547,8 @@ def render_figures(
 def draw_figures(
     year: int, question_summary, year_comparison, out_dir: Path, synthetic: bool, only: list[str] | None = None
 ) -> dict[str, dict]:
-    """render_figures on Arrow tables (what the helper process is sent), with the synthetic
-    source note when the year's data is the reconstruction: figure id -> write_figure's dict."""
+    """render_figures on the marts' Arrow tables, with the synthetic source note when the year's
+    data is the reconstruction: figure id -> write_figure's dict."""
     settings = load_settings()
     if synthetic:
         # A figure travels without the report's banner: its own source note must say so.

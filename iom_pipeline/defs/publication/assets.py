@@ -13,7 +13,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from iom_pipeline.defs.quality.assets import EXPECTATION_RESULT
-from iom_pipeline.defs.shared import helper_runs_for, survey_years, warehouse, year_of
+from iom_pipeline.defs.shared import survey_years, warehouse, year_of
 from iom_pipeline.paths import landing_dir
 from iom_pipeline.publish import publish_directory, staging_dir, write_bi_snapshot
 
@@ -77,18 +77,12 @@ def figure_key(spec) -> dg.AssetKey:
 def figures(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
     """Every configured figure, one asset each, drawn in one step (matplotlib is loaded once)."""
     from iom_pipeline.publication.figures import draw_figures
-    from iom_pipeline.workers import take_prefetched
 
     year = year_of(context)
     out = staging_dir(year, context.run.run_id)
     with warehouse(duckdb) as con:
         inputs = figure_inputs(con, year)
-    # With `iom run`, the marts step started the helper process on some of the figures.
-    from_helper = take_prefetched(_figures_work_key(context.run.run_id, year))
-    mine = None if from_helper is None else [s.id for s in _figure_specs() if s.id not in _helper_figures()]
-    figures = draw_figures(year, *inputs, out, is_synthetic(year), mine)
-    if from_helper is not None:
-        figures.update(from_helper())
+    figures = draw_figures(year, *inputs, out, is_synthetic(year))
     for spec in _figure_specs():
         if figure_key(spec) not in context.selected_asset_keys:
             continue
@@ -118,31 +112,6 @@ def figure_inputs(con, year: int) -> tuple:
     return (
         con.sql("select * from marts.question_summary where survey_year = ?", params=[year]).to_arrow_table(),
         con.sql("select * from marts.year_comparison where year_to = ?", params=[year]).to_arrow_table(),
-    )
-
-
-def _figures_work_key(run_id: str, year: int) -> tuple:
-    return (run_id, int(year), "figures")
-
-
-def _helper_figures() -> list[str]:
-    """The figures the helper process draws while this one draws the rest: every second one (3 of
-    7). The helper also runs the expectation suites, and this one the spreadsheets, the report and
-    the gate: with this split both finish at about the same time."""
-    return [spec.id for spec in _figure_specs()][1::2]
-
-
-def prefetch_figures(context: dg.AssetExecutionContext, con, year: int) -> bool:
-    """Start drawing some of this run's figures in the warm helper, ahead of its expectation suites."""
-    from iom_pipeline.publication.figures import draw_figures
-    from iom_pipeline.workers import prefetch
-
-    if not helper_runs_for(context, FIGURE_KEYS):
-        return False
-    out = staging_dir(year, context.run.run_id)
-    return prefetch(
-        _figures_work_key(context.run.run_id, year), draw_figures,
-        year, *figure_inputs(con, year), out, is_synthetic(year), _helper_figures(),
     )
 
 

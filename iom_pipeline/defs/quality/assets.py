@@ -19,7 +19,7 @@ import json
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from iom_pipeline.defs.shared import helper_runs_for, survey_years, table_metadata, warehouse, year_of
+from iom_pipeline.defs.shared import survey_years, table_metadata, warehouse, year_of
 # run_suite imports Great Expectations only when called; the helper process runs it, importing this
 # light module rather than the Dagster definitions.
 from iom_pipeline.quality import run_suite, suite_names, suite_table
@@ -69,24 +69,14 @@ def check_key(suite: str) -> dg.AssetCheckKey:
     f"warehouse/{DOCS_DIR_NAME}/.",
 )
 def expectation_result(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
-    from iom_pipeline.workers import call, finish_before_exit, take_prefetched  # Great Expectations runs there
-
     year = year_of(context)
     run_id = context.run.run_id
     names = list(suite_tables())
-    # Suites already started in the warm helper for this run; the rest start now.
-    started = {name: take_prefetched(_suite_work_key(run_id, year, name)) for name in names}
-    to_run = [name for name, result in started.items() if result is None]
     with warehouse(duckdb) as con:
-        computed = {job[0]: call(run_suite, *job) for job in expectation_jobs(con, year, to_run, run_id)}
-    results = {name: computed[name] if started[name] is None else started[name]() for name in names}
-    # The Data Docs pages of all the suites, in one site build. Prefetched in the helper (after the
-    # suites), it is left to finish while the run ends: the checks link to the site's index, and
-    # `iom run` waits for the pages (reporting a failure) before it stops the helper.
-    if not finish_before_exit(_suite_work_key(run_id, year, "data docs")):
-        site = call(build_docs, docs_dir(), run_id, [gx_suite_name(n, year) for n in names])
-        for result in results.values():
-            attach_docs(result, site)
+        results = {job[0]: run_suite(*job) for job in expectation_jobs(con, year, names, run_id)}
+    site = build_docs(docs_dir(), run_id, [gx_suite_name(n, year) for n in names])
+    for result in results.values():
+        attach_docs(result, site)
     with warehouse(duckdb) as con:
         _store_results(con, year, run_id, results)
         metadata = table_metadata(con, "audit.expectation_result", year)
@@ -135,46 +125,6 @@ def docs_dir():
     from iom_pipeline.paths import warehouse_path
 
     return warehouse_path().parent / DOCS_DIR_NAME
-
-
-def _suite_work_key(run_id: str, year: int, suite: str) -> tuple:
-    return (run_id, int(year), "expectations", suite)
-
-
-def prefetch_expectations(context: dg.AssetExecutionContext, con, year: int, names: list[str] | None = None) -> int:
-    """Start this run's suites in the warm helper, if there is one and the run validates this year:
-    those named, or every suite not started yet and then their Data Docs. Called once the suites'
-    tables are final: nothing in the run writes them after that."""
-    from iom_pipeline.workers import prefetch, prefetched
-
-    if not helper_runs_for(context, [EXPECTATION_RESULT]):
-        return 0
-    run_id = context.run.run_id
-    every = list(suite_tables())
-    wanted = [n for n in (every if names is None else names) if not prefetched(_suite_work_key(run_id, year, n))]
-    jobs = expectation_jobs(con, year, wanted, run_id)
-    started = sum(prefetch(_suite_work_key(run_id, year, job[0]), run_suite, *job) for job in jobs)
-    if names is None:
-        suites = [gx_suite_name(name, year) for name in every]
-        prefetch(_suite_work_key(run_id, year, "data docs"), build_docs, docs_dir(), run_id, suites)
-    return started
-
-
-def prefetch_staging_expectations(context: dg.AssetExecutionContext, con, year: int) -> int:
-    """Start the staging layer's suites as soon as staging is validated, when their tables are
-    small: the helper is otherwise idle until the marts are built. A large table waits for the
-    marts, as the other suites do: its frame would sit in memory beside the models (0.3 GB more at
-    a million rows)."""
-    if not helper_runs_for(context, [EXPECTATION_RESULT]):
-        return 0
-    early = []
-    for name, key in suite_tables().items():
-        if key.path[0] != "staging":
-            continue
-        rows = con.execute(f"select count(*) from {suite_table(name)} where survey_year = ?", [int(year)]).fetchone()[0]
-        if rows <= EARLY_SUITE_MAX_ROWS:
-            early.append(name)
-    return prefetch_expectations(context, con, year, early) if early else 0
 
 
 def _json(value) -> str | None:

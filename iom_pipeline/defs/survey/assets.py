@@ -11,8 +11,6 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from iom_pipeline import pipeline
-from iom_pipeline.defs.publication.assets import prefetch_figures
-from iom_pipeline.defs.quality.assets import prefetch_expectations, prefetch_staging_expectations
 from iom_pipeline.defs.shared import survey_years, table_metadata, warehouse, year_of
 from iom_pipeline.sql_models import LAYERS, SqlModel, discover_models, models_in_order
 from iom_pipeline.questionnaire import questionnaire_for_year
@@ -115,11 +113,6 @@ def _layer_asset(layer: str):
                 metadata["dagster/row_count"] = dg.MetadataValue.int(rows)
                 metadata["build_seconds"] = dg.MetadataValue.float(round(seconds, 3))
                 yield dg.MaterializeResult(asset_key=model_key(m), metadata=metadata)
-            if layer == LAYERS[-1]:
-                # The marts are built: some of the figures, then the expectation suites, can start
-                # in the warm helper process now, on the other core (iom_pipeline/workers.py).
-                prefetch_figures(context, con, year)
-                prefetch_expectations(context, con, year)
 
     return _build
 
@@ -141,7 +134,5 @@ def submission_validation(context: dg.AssetExecutionContext, duckdb: DuckDBResou
     with warehouse(duckdb) as con:
         result = pipeline.validate(con, year)
         metadata = table_metadata(con, "audit.validation_failure", year)
-        # Staging is final: its expectation suite can start in the helper, idle until the marts.
-        prefetch_staging_expectations(context, con, year)
     metadata.update({"rows_checked": result.rows_checked, "failing_cells": result.failures})
     return dg.MaterializeResult(metadata=metadata)

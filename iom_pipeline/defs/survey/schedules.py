@@ -7,11 +7,20 @@ from functools import cache
 
 import dagster as dg
 
-from iom_pipeline.defs.shared import survey_years
+from iom_pipeline.defs.shared import WAREHOUSE_WRITER_TAG, survey_years
 from iom_pipeline.landing import landed_years, settled
 from iom_pipeline.paths import ASSETS_DIR, load_yaml
 
 JOB_NAME = "survey_year_job"
+
+# One run per survey year builds everything from the landing files to the publication: the
+# selection is every asset of the code location, whichever domain defines it.
+survey_year_job = dg.define_asset_job(
+    name=JOB_NAME,
+    selection=dg.AssetSelection.all(),
+    tags=WAREHOUSE_WRITER_TAG,
+    description="Materialise every asset of one survey year, from its landing files to its publication.",
+)
 
 
 @cache

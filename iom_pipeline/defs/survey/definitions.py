@@ -1,0 +1,14 @@
+"""Survey domain: landing files -> raw -> staging -> validation -> intermediate -> marts, their
+integrity checks, and when the pipeline runs by itself (the annual rerun, the landing sensor)."""
+
+import dagster as dg
+
+from iom_pipeline.defs.survey import assets, checks, schedules
+
+defs = dg.Definitions(
+    assets=dg.load_assets_from_modules([assets]),
+    asset_checks=dg.load_asset_checks_from_modules([checks]),
+    jobs=[schedules.survey_year_job],
+    schedules=[schedules.annual_survey_rerun],
+    sensors=[schedules.landing_sensor],
+)
