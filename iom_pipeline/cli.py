@@ -2,7 +2,8 @@
 
 Exit status: 0 only when every blocking check passed and the publication was updated;
 1 when a run failed (each failing check or refused file is printed with its reason);
-2 for a usage problem; 3 when another run holds the warehouse.
+2 for a usage problem; 3 when another run holds the warehouse; 130 or 143 when stopped by
+SIGINT or SIGTERM.
 """
 
 from __future__ import annotations
@@ -10,15 +11,36 @@ from __future__ import annotations
 import argparse
 import fcntl
 import os
+import re
 import shutil
+import signal
 import sys
 import time
+import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
+from iom_pipeline.landing import landing_years_and_strays, survey_year_problem
 from iom_pipeline.paths import PROJECT_ROOT, data_dir, landing_dir
+from iom_pipeline.terminal import RunProgress, say
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_BUSY = 0, 1, 2, 3
+
+HELP_EPILOG = """\
+exit status:
+  0    every blocking check passed and the publication was updated
+       (with --select: the selected assets were materialised)
+  1    a run failed: each failing check or refused file is printed with its reason,
+       and the previous publication and BI snapshot are untouched
+  2    a usage problem (no such year, a year outside the questionnaires' range)
+  3    another run holds the warehouse (see --wait)
+  130  stopped by SIGINT (Ctrl-C); 143: stopped by SIGTERM
+
+environment:
+  IOM_DATA_DIR    where landing/, warehouse/ and publication/ live (default: data/ in the project)
+  DAGSTER_HOME    the Dagster instance (default: $IOM_DATA_DIR/dagster_home, configured by the
+                  project's dagster.yaml; a DAGSTER_HOME you set keeps its own dagster.yaml)
+"""
 
 
 class WarehouseBusy(Exception):
@@ -81,6 +103,16 @@ def _root_cause(error):
     return error
 
 
+def _error_text(error) -> str:
+    """An error as a person reads it: the message without Python's module path, and the class
+    name only where the message does not explain itself (a refused input file does)."""
+    message = error.message.strip()
+    prefix = re.match(r"^[\w.]*\b" + re.escape(error.cls_name) + r": ", message)
+    if prefix:
+        message = message[prefix.end():]
+    return message if error.cls_name == "InputFileError" else f"{error.cls_name}: {message}"
+
+
 def _failures(result) -> list[str]:
     lines = []
     for evaluation in result.get_asset_check_evaluations():
@@ -94,14 +126,15 @@ def _failures(result) -> list[str]:
     for event in result.all_events:
         if event.event_type_value == "STEP_FAILURE":
             error = _root_cause(event.step_failure_data.error)
-            message = error.message.strip() if error else "unknown error"
-            if error and error.cls_name != "InputFileError" and not message.startswith(error.cls_name):
-                message = f"{error.cls_name}: {message}"
+            message = _error_text(error) if error else "unknown error"
             lines.append(f"step {event.step_key} failed: {message}")
     return lines
 
 
-def run_years(years: list[int], log_level: str = "CRITICAL", select: str | None = None) -> int:
+def run_years(
+    years: list[int], log_level: str = "CRITICAL", select: str | None = None, quiet: bool = False,
+    signals: "SignalRecorder | None" = None,
+) -> int:
     """One Dagster run per year of the survey-year job, in this process, on the instance the UI
     uses: the same assets, checks and executor as a launch from the UI or the schedule."""
     ensure_dagster_home()
@@ -121,72 +154,164 @@ def run_years(years: list[int], log_level: str = "CRITICAL", select: str | None 
             if not instance.has_dynamic_partition(survey_years.name, partition):
                 instance.add_dynamic_partitions(survey_years.name, [partition])
             started = time.perf_counter()
-            result = job.execute_in_process(
-                partition_key=partition,
-                instance=instance,
-                raise_on_error=False,
-                asset_selection=subset,
-                run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
-            )
+            run_id = str(uuid.uuid4())
+            if not quiet:
+                say(f"iom run: {year}: run {run_id}")
+            with RunProgress(instance, run_id, enabled=not quiet):
+                result = job.execute_in_process(
+                    partition_key=partition,
+                    instance=instance,
+                    raise_on_error=False,
+                    asset_selection=subset,
+                    run_id=run_id,
+                    run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+                )
             elapsed = time.perf_counter() - started
+            stopped_by = signals.stop_signal() if signals else None
+            if stopped_by:
+                raise Stopped(stopped_by)
             if result.success and subset is not None:
-                print(f"iom run: {year}: {len(subset)} selected asset(s) materialised in {elapsed:.1f} s (publication not updated)")
+                say(f"iom run: {year}: {len(subset)} selected asset(s) materialised in {elapsed:.1f} s (publication not updated)")
             elif result.success:
-                print(f"iom run: {year}: published in {elapsed:.1f} s -> {data_dir() / 'publication' / partition}")
+                say(f"iom run: {year}: published in {elapsed:.1f} s -> {data_dir() / 'publication' / partition}")
             else:
                 status = EXIT_FAILED
-                print(f"iom run: {year}: FAILED after {elapsed:.1f} s; the previous publication is untouched", file=sys.stderr)
+                say(f"iom run: {year}: FAILED after {elapsed:.1f} s; the previous publication is untouched", sys.stderr)
                 for line in _failures(result) or ["the run failed; see the Dagster UI for run " + result.run_id]:
-                    print(f"  {line}", file=sys.stderr)
+                    say(f"  {line}", sys.stderr)
     return status
 
 
-def _landing_years() -> list[int]:
-    base = landing_dir()
-    return sorted(int(p.name) for p in base.iterdir() if p.is_dir() and p.name.isdigit()) if base.exists() else []
+class Stopped(BaseException):
+    """SIGINT or SIGTERM, raised where the run happens to be, so that every clean-up on the way
+    out runs (the run's steps, the warehouse connection, the lock)."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="iom", description="The IOM survey pipeline.")
+def _stop_on_sigterm(signum, frame):
+    raise Stopped(signum)
+
+
+class SignalRecorder:
+    """Which stop signals arrived, whoever handled them: while a run executes, Dagster handles
+    SIGINT and SIGTERM itself (it fails the run at the next step boundary and returns), so the
+    signal's number is read from Python's wakeup file descriptor, written for every signal."""
+
+    def __enter__(self) -> "SignalRecorder":
+        self._read, write = os.pipe()
+        os.set_blocking(self._read, False)
+        os.set_blocking(write, False)
+        self._write = write
+        self._previous = signal.set_wakeup_fd(write)
+        return self
+
+    def stop_signal(self) -> int | None:
+        try:
+            received = os.read(self._read, 1024)
+        except BlockingIOError:
+            return None
+        stops = [s for s in received if s in (signal.SIGINT, signal.SIGTERM)]
+        return stops[0] if stops else None
+
+    def __exit__(self, *exc) -> None:
+        signal.set_wakeup_fd(self._previous)
+        os.close(self._read)
+        os.close(self._write)
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("iom-pipeline")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="iom",
+        description="The IOM survey pipeline: from the survey tool's export to the published report, through Dagster.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="materialise every asset of the given survey years through Dagster")
+    run = sub.add_parser(
+        "run",
+        help="materialise every asset of the given survey years through Dagster",
+        description="Materialise every asset of the given survey years, from landing/<year>/ to publication/<year>/, "
+        "as the Dagster UI and the schedule launch them: one run per year, in this process, recorded in the "
+        "Dagster instance. A line per step is printed as it finishes.",
+        epilog=HELP_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     run.add_argument("--year", type=int, action="append", help="survey year (repeatable); default: every year in landing/")
     run.add_argument("--select", help="only these assets, in Dagster's selection syntax (e.g. 'group:marts'); "
                      "the publication is updated only by a full run")
     run.add_argument("--wait", type=float, default=0.0, help="seconds to wait for another run to release the warehouse")
+    run.add_argument("--quiet", action="store_true", help="no progress lines; only the outcome and any failure")
     run.add_argument("--log-level", default="CRITICAL", choices=["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"],
-                     help="Dagster's own log output on the console (failures are always summarised)")
+                     help="Dagster's own log lines on the console at this level and above: INFO adds what each step "
+                     "built, DEBUG every event (default: none; failures are always summarised)")
     sample = sub.add_parser("sample", help="write the reconstructed (synthetic) sample into landing/<year>/")
     sample.add_argument("--year", type=int, action="append", required=True)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
 
     if args.command == "sample":
         from iom_synthetic.reconstruct import write_reconstructed_year
 
         for year in args.year:
+            problem = survey_year_problem(year)
+            if problem:
+                say(f"iom sample: {problem}", sys.stderr)
+                return EXIT_USAGE
             counts = write_reconstructed_year(year, landing_dir(year))
             (landing_dir(year) / "SYNTHETIC.txt").write_text(
                 "These files are a synthetic reconstruction made by `iom sample` (docs/reconstruction.md).\n"
                 "They contain no real survey returns.\n",
                 encoding="utf-8",
             )
-            print(f"iom sample: {year}: synthetic reconstruction written to {landing_dir(year)} ({counts})")
+            say(f"iom sample: {year}: synthetic reconstruction written to {landing_dir(year)} ({counts})")
         return EXIT_OK
 
-    years = sorted(set(args.year or _landing_years()))
+    if args.year:
+        years = sorted(set(args.year))
+    else:
+        years, strays = landing_years_and_strays()
+        for stray in strays:
+            say(f"iom run: warning: skipping {stray}: not a survey year (a folder of landing/ is named by its year, "
+                "e.g. 2013)", sys.stderr)
     if not years:
-        print(f"iom run: no survey years given and none found in {landing_dir()}", file=sys.stderr)
+        say(f"iom run: no survey years given and none found in {landing_dir()}", sys.stderr)
         return EXIT_USAGE
+    for year in years:
+        problem = survey_year_problem(year)
+        if problem:
+            say(f"iom run: {problem}", sys.stderr)
+            return EXIT_USAGE
     missing = [y for y in years if not landing_dir(y).is_dir()]
     if missing:
-        print(f"iom run: no landing directory for {', '.join(map(str, missing))} under {landing_dir()}", file=sys.stderr)
+        say(f"iom run: no landing directory for {', '.join(map(str, missing))} under {landing_dir()}", sys.stderr)
         return EXIT_USAGE
+    previous_sigterm = signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:
-        with warehouse_lock(args.wait):
-            return run_years(years, args.log_level, args.select)
+        with SignalRecorder() as signals, warehouse_lock(args.wait):
+            return run_years(years, args.log_level, args.select, args.quiet, signals)
     except WarehouseBusy as exc:
-        print(f"iom run: {exc}", file=sys.stderr)
+        say(f"iom run: {exc}", sys.stderr)
         return EXIT_BUSY
+    except (KeyboardInterrupt, Stopped) as exc:
+        signum = signal.Signals(exc.signum if isinstance(exc, Stopped) else signal.SIGINT)
+        say(f"iom run: stopped by {signum.name}; the previous publication is untouched", sys.stderr)
+        return 128 + signum
+    finally:
+        signal.signal(signal.SIGTERM, previous_sigterm)
 
 
 def console_main() -> None:

@@ -2,12 +2,49 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from iom_pipeline.paths import landing_dir
+
+_YEAR_NAME = re.compile(r"[0-9]{4}")  # ASCII digits only: "²" is a digit to Python, not a year
+
+
+def survey_year_of(directory: Path) -> int | None:
+    """The survey year a landing folder is named after, or None when its name is not a year."""
+    return int(directory.name) if _YEAR_NAME.fullmatch(directory.name) else None
+
+
+def survey_year_problem(year: int) -> str | None:
+    """Why `year` cannot be a survey year, or None: it must fall between the first questionnaire's
+    year and next year (a survey is prepared a year ahead at most)."""
+    from iom_pipeline.questionnaire import all_questionnaires
+
+    first = min(q.first_survey_year for q in all_questionnaires())
+    latest = dt.date.today().year + 1
+    if not first <= int(year) <= latest:
+        return (f"{year} is not a survey year this pipeline can run: the first questionnaire is for {first} "
+                f"and the latest year accepted is {latest}")
+    return None
+
+
+def landing_years_and_strays(base: Path | None = None) -> tuple[list[int], list[str]]:
+    """The survey years that have a folder in landing/, and the folders whose name is not a year."""
+    base = base or landing_dir()
+    if not base.is_dir():
+        return [], []
+    years, strays = [], []
+    for directory in sorted(p for p in base.iterdir() if p.is_dir()):
+        year = survey_year_of(directory)
+        if year is None:
+            strays.append(str(directory))
+        else:
+            years.append(year)
+    return years, strays
 
 REQUIRED = ("frame.csv",)
 EXPORTS = ("survey_export.csv", "survey_export.xlsx")
@@ -27,13 +64,15 @@ def landed_years(base: Path | None = None) -> list[LandedYear]:
     if not base.is_dir():
         return []
     found = []
-    for directory in sorted(p for p in base.iterdir() if p.is_dir() and p.name.isdigit()):
+    for directory in sorted(p for p in base.iterdir() if p.is_dir() and survey_year_of(p) is not None):
+        if survey_year_problem(survey_year_of(directory)):
+            continue  # never launched by itself; `iom run --year` says why
         files = [directory / name for name in (*EXPORTS, *REQUIRED, *OPTIONAL) if (directory / name).is_file()]
         if not any(f.name in EXPORTS for f in files) or not all((directory / r).is_file() for r in REQUIRED):
             continue
         stats = [(f.name, f.stat()) for f in files]
         digest = hashlib.sha256(repr([(n, s.st_size, s.st_mtime_ns) for n, s in stats]).encode()).hexdigest()[:16]
-        found.append(LandedYear(int(directory.name), digest, max(s.st_mtime for _, s in stats)))
+        found.append(LandedYear(survey_year_of(directory), digest, max(s.st_mtime for _, s in stats)))
     return found
 
 
