@@ -58,22 +58,26 @@ class LandedYear:
     newest_change: float  # seconds since the epoch
 
 
+def landed_year(directory: Path) -> LandedYear | None:
+    """A year's landing folder with its fingerprint, or None until it has an export and a frame."""
+    year = survey_year_of(directory)
+    if year is None or survey_year_problem(year):
+        return None  # never launched by itself; `iom run --year` says why
+    files = [directory / name for name in (*EXPORTS, *REQUIRED, *OPTIONAL) if (directory / name).is_file()]
+    if not any(f.name in EXPORTS for f in files) or not all((directory / r).is_file() for r in REQUIRED):
+        return None
+    stats = [(f.name, f.stat()) for f in files]
+    digest = hashlib.sha256(repr([(n, s.st_size, s.st_mtime_ns) for n, s in stats]).encode()).hexdigest()[:16]
+    return LandedYear(year, digest, max(s.st_mtime for _, s in stats))
+
+
 def landed_years(base: Path | None = None) -> list[LandedYear]:
     """Years whose directory has an export and a frame, with a fingerprint of the files."""
     base = base or landing_dir()
     if not base.is_dir():
         return []
-    found = []
-    for directory in sorted(p for p in base.iterdir() if p.is_dir() and survey_year_of(p) is not None):
-        if survey_year_problem(survey_year_of(directory)):
-            continue  # never launched by itself; `iom run --year` says why
-        files = [directory / name for name in (*EXPORTS, *REQUIRED, *OPTIONAL) if (directory / name).is_file()]
-        if not any(f.name in EXPORTS for f in files) or not all((directory / r).is_file() for r in REQUIRED):
-            continue
-        stats = [(f.name, f.stat()) for f in files]
-        digest = hashlib.sha256(repr([(n, s.st_size, s.st_mtime_ns) for n, s in stats]).encode()).hexdigest()[:16]
-        found.append(LandedYear(survey_year_of(directory), digest, max(s.st_mtime for _, s in stats)))
-    return found
+    found = (landed_year(p) for p in sorted(base.iterdir()) if p.is_dir())
+    return [year for year in found if year is not None]
 
 
 def settled(year: LandedYear, settle_seconds: float, now: float | None = None) -> bool:

@@ -239,3 +239,25 @@ def test_annual_schedule_requests_one_run_per_landed_year(data, instance):
     assert all(r.run_key.startswith("annual-2026-10-01-") for r in run_requests)
     assert instance.get_dynamic_partitions("survey_year") == ["2013", "2014"]
     assert [r.run_key for r in evaluate()] == [r.run_key for r in run_requests]  # same tick, same keys
+
+
+# -- a data directory already published starts nothing ---------------------------------------
+@pytest.mark.slow
+def test_a_published_year_launches_nothing_until_its_files_change(data, monkeypatch):
+    """The UI or the daemon started on an up-to-date data directory (published by `iom run`, which
+    carries no run key) launches no run; a changed landing file launches exactly one."""
+    from iom_pipeline.cli import main
+
+    monkeypatch.setenv("DAGSTER_HOME", str(data / "dagster_home"))
+    write_landing(landing_dir(2013), ROWS_2013)
+    assert main(["run", "--year", "2013", "--quiet"]) == 0
+    with dg.DagsterInstance.get() as instance:
+        sensor = Sensor(instance)  # a daemon starting afresh: no cursor
+        for _ in range(3):
+            assert requests(sensor.tick()) == {}
+        rewrite(landing_dir(2013) / "frame.csv", b"")  # re-uploaded: same bytes, new modification time
+        first_sight = sensor.tick()
+        assert requests(first_sight) == {}  # not settled yet: seen once
+        ready = requests(sensor.tick())
+        assert list(ready) == ["2013"]
+        assert requests(sensor.tick()) == ready  # the same run key again: the daemon starts one run

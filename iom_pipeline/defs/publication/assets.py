@@ -14,6 +14,7 @@ from dagster_duckdb import DuckDBResource
 
 from iom_pipeline.defs.quality.assets import EXPECTATION_RESULT
 from iom_pipeline.defs.shared import survey_years, warehouse, year_of
+from iom_pipeline.defs.survey.assets import LANDING_FINGERPRINT, RAW_EXPORT
 from iom_pipeline.paths import landing_dir
 from iom_pipeline.publish import publish_directory, staging_dir, write_bi_snapshot
 
@@ -162,6 +163,17 @@ def spreadsheets(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> d
     return dg.MaterializeResult(metadata={p.suffix.lstrip("."): dg.MetadataValue.path(str(p)) for p in paths})
 
 
+def landing_fingerprint_of_run(context: dg.AssetExecutionContext, year: int) -> str:
+    """The fingerprint the landing step recorded for the files it read, earlier in this run."""
+    records = context.instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=RAW_EXPORT, asset_partitions=[str(year)]), limit=1
+    ).records
+    if not records or records[0].run_id != context.run.run_id:
+        return ""
+    value = records[0].asset_materialization.metadata.get(LANDING_FINGERPRINT)
+    return str(value.value) if value is not None else ""
+
+
 @dg.asset(
     key=dg.AssetKey(["publication", "published"]),
     # The expectation suites gate this step only: the staged files above need not wait for them.
@@ -191,6 +203,9 @@ def published(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.M
     files = sorted(p.name for p in target.iterdir())
     return dg.MaterializeResult(
         metadata={
+            # the landing files this publication was made from: the landing sensor launches
+            # nothing for a year whose files still have this fingerprint
+            LANDING_FINGERPRINT: landing_fingerprint_of_run(context, year),
             "directory": dg.MetadataValue.path(str(target)),
             "files": dg.MetadataValue.json(files),
             "bi_snapshot": dg.MetadataValue.path(str(snapshot)),

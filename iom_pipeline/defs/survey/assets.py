@@ -13,6 +13,8 @@ from dagster_duckdb import DuckDBResource
 from iom_pipeline import pipeline
 from iom_pipeline.defs.shared import survey_years, table_metadata, warehouse, year_of
 from iom_pipeline.sql_models import LAYERS, SqlModel, discover_models, models_in_order
+from iom_pipeline.landing import landed_year
+from iom_pipeline.paths import landing_dir
 from iom_pipeline.questionnaire import questionnaire_for_year
 
 RAW_EXPORT = dg.AssetKey(["raw", "survey_export"])
@@ -20,6 +22,8 @@ RAW_FRAME = dg.AssetKey(["raw", "frame"])
 RAW_PUBLISHED = dg.AssetKey(["raw", "published"])
 QUESTIONNAIRE = dg.AssetKey(["config", "questionnaire"])
 VALIDATION = dg.AssetKey(["audit", "validation_failure"])
+# Metadata of the raw export's materialisation, carried on by the published asset.
+LANDING_FINGERPRINT = "landing_fingerprint"
 
 SOURCE_KEYS = {
     ("raw", "survey_export"): RAW_EXPORT,
@@ -59,6 +63,8 @@ def landing_files(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
     load the year's questionnaire as tables beside it."""
     year = year_of(context)
     with warehouse(duckdb) as con:
+        # What the sensor compares with the landing folder later: these files, as they were read.
+        fingerprint = landed_year(landing_dir(year))
         landed = pipeline.land(con, year)
         config_rows = pipeline.load_config(con, year)
         yield dg.MaterializeResult(
@@ -69,6 +75,7 @@ def landing_files(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
                 "encoding": landed.encoding,
                 "notes": "; ".join(landed.notes) or "none",
                 "questionnaire": questionnaire_for_year(year).version,
+                LANDING_FINGERPRINT: fingerprint.fingerprint if fingerprint else "",
             },
         )
         yield dg.MaterializeResult(asset_key=RAW_FRAME, metadata={"dagster/row_count": landed.frame_rows})

@@ -58,14 +58,30 @@ def _settle_seconds() -> float:
     return float(override) if override else float(automation_config()["landing_sensor"]["settle_seconds"])
 
 
+PUBLISHED = dg.AssetKey(["publication", "published"])
+
+
+def published_fingerprint(instance: dg.DagsterInstance, year: str) -> str | None:
+    """The fingerprint of the landing files the year's latest publication was made from (recorded
+    in that materialisation's metadata by whichever front door launched it), or None."""
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=PUBLISHED, asset_partitions=[year]), limit=1
+    ).records
+    if not records:
+        return None
+    value = records[0].asset_materialization.metadata.get("landing_fingerprint")
+    return str(value.value) if value is not None else None
+
+
 @dg.sensor(
     name="landing_sensor",
     job_name=JOB_NAME,
     minimum_interval_seconds=int(automation_config()["landing_sensor"]["interval_seconds"]),
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Start a run for a survey year when its export and frame are in landing/ and have stopped "
-    "changing (same fingerprint on two ticks, untouched for the settling time). A run key per "
-    "fingerprint means the same files never start two runs.",
+    "changing (same fingerprint on two ticks, untouched for the settling time), unless the year's latest "
+    "publication was made from exactly these files. A run key per fingerprint means the same files never "
+    "start two runs.",
 )
 def landing_sensor(context: dg.SensorEvaluationContext):
     seen = json.loads(context.cursor) if context.cursor else {}
@@ -75,7 +91,7 @@ def landing_sensor(context: dg.SensorEvaluationContext):
         year = str(landed.year)
         cursor[year] = landed.fingerprint
         stable = seen.get(year) == landed.fingerprint and settled(landed, _settle_seconds(), now)
-        if not stable:
+        if not stable or published_fingerprint(context.instance, year) == landed.fingerprint:
             continue
         new_years.append(year)
         requests.append(dg.RunRequest(partition_key=year, run_key=f"landing-{year}-{landed.fingerprint}"))
