@@ -19,6 +19,9 @@ from iom_pipeline.warehouse import preview_markdown
 # year needs no code change.
 survey_years = dg.DynamicPartitionsDefinition(name="survey_year")
 
+# Who answers for every asset and check, as the UI shows it.
+OWNERS = ["team:iom-survey-analysis"]
+
 # Every run that writes the warehouse carries this tag; the instance allows one at a time.
 WAREHOUSE_WRITER_TAG = {"iom/warehouse": "writer"}
 
@@ -82,3 +85,11 @@ def table_metadata(con, table: str, year: int, year_column: str = "survey_year")
         "table": dg.MetadataValue.text(table),
         "preview": dg.MetadataValue.md(preview_markdown(con, table, year, year_column)),
     }
+
+
+def domain_assets(*modules) -> list:
+    """A domain's assets as the UI shows them: each owned by the team and linked to the Python
+    that builds it (beside any link to its SQL)."""
+    assets = dg.load_assets_from_modules(list(modules))
+    owned = dg.map_asset_specs(lambda spec: spec if spec.owners else spec.replace_attributes(owners=OWNERS), assets)
+    return list(dg.with_source_code_references(owned))

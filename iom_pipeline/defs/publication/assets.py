@@ -55,7 +55,7 @@ def _figure_specs():
 
 
 def figure_key(spec) -> dg.AssetKey:
-    return dg.AssetKey(["publication", f"figure_{spec.id}"])
+    return dg.AssetKey(["publication", spec.id])
 
 
 @dg.multi_asset(

@@ -3,9 +3,10 @@ and the atomic publication with the BI snapshot."""
 
 import dagster as dg
 
+from iom_pipeline.defs.shared import domain_assets
 from iom_pipeline.defs.publication import assets, checks
 
 defs = dg.Definitions(
-    assets=dg.load_assets_from_modules([assets]),
+    assets=domain_assets(assets),
     asset_checks=dg.load_asset_checks_from_modules([checks]),
 )

@@ -2,9 +2,10 @@
 
 import dagster as dg
 
+from iom_pipeline.defs.shared import domain_assets
 from iom_pipeline.defs.quality import assets
 
 defs = dg.Definitions(
-    assets=dg.load_assets_from_modules([assets]),
+    assets=domain_assets(assets),
     asset_checks=dg.load_asset_checks_from_modules([assets]),
 )

@@ -5,16 +5,17 @@ per layer (in dependency order), so the UI shows every table while a run stays q
 """
 
 
+import hashlib
 import time
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from iom_pipeline import pipeline
-from iom_pipeline.defs.shared import survey_years, table_metadata, warehouse, year_of
+from iom_pipeline.defs.shared import OWNERS, survey_years, table_metadata, warehouse, year_of
 from iom_pipeline.sql_models import LAYERS, SqlModel, discover_models, models_in_order
 from iom_pipeline.landing import landed_year
-from iom_pipeline.paths import landing_dir
+from iom_pipeline.paths import SQL_DIR, landing_dir
 from iom_pipeline.questionnaire import questionnaire_for_year
 
 RAW_EXPORT = dg.AssetKey(["raw", "survey_export"])
@@ -31,6 +32,14 @@ SOURCE_KEYS = {
     ("raw", "published"): RAW_PUBLISHED,
     ("audit", "validation_failure"): VALIDATION,
 }
+
+
+def sql_code_reference(model: SqlModel) -> dg.CodeReferencesMetadataValue:
+    """The model's .sql file, which the UI links to (its Python is the same for every model)."""
+    path = SQL_DIR / model.layer / f"{model.name}.sql"
+    return dg.CodeReferencesMetadataValue(
+        code_references=[dg.LocalFileCodeReference(file_path=str(path), line_number=1, label=f"sql/{model.layer}/{model.name}.sql")]
+    )
 
 
 def model_key(model: SqlModel) -> dg.AssetKey:
@@ -98,8 +107,12 @@ def _layer_asset(layer: str):
             dg.AssetSpec(
                 model_key(m),
                 deps=_model_deps(m),
-                description=f"{m.description}\n\nsql/{m.layer}/{m.name}.sql",
+                description=m.description,
+                metadata={"dagster/code_references": sql_code_reference(m)},
+                code_version=hashlib.sha256(m.template.encode()).hexdigest()[:12],
                 group_name=layer,
+                owners=OWNERS,
+                tags={"layer": layer},
                 kinds={"duckdb", "sql"},
                 skippable=True,
             )

@@ -3,10 +3,11 @@ integrity checks, and when the pipeline runs by itself (the annual rerun, the la
 
 import dagster as dg
 
+from iom_pipeline.defs.shared import domain_assets
 from iom_pipeline.defs.survey import assets, checks, schedules
 
 defs = dg.Definitions(
-    assets=dg.load_assets_from_modules([assets]),
+    assets=domain_assets(assets),
     asset_checks=dg.load_asset_checks_from_modules([checks]),
     jobs=[schedules.survey_year_job],
     schedules=[schedules.annual_survey_rerun],
