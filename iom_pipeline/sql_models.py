@@ -20,7 +20,7 @@ from graphlib import TopologicalSorter
 import jinja2
 
 from iom_pipeline.paths import REFERENCE_DIR, SQL_DIR
-from iom_pipeline.questionnaire import LABEL_PADDING, Questionnaire
+from iom_pipeline.questionnaire import CSP_LEVEL, LABEL_PADDING, Questionnaire, normalise_label
 
 LAYERS = ("staging", "intermediate", "marts")
 YEAR_COLUMN = "survey_year"
@@ -54,6 +54,9 @@ class SqlModel:
     sources: tuple[tuple[str, str], ...]
     description: str
     year_column: str = YEAR_COLUMN
+    # "view": a filter or projection of other models, year-agnostic SQL kept as a view over every
+    # year, so that its rows are never written twice (see `-- materialised: view`).
+    materialised: str = "table"
 
     @property
     def table(self) -> str:
@@ -71,6 +74,7 @@ def discover_models() -> dict[str, SqlModel]:
             marker = re.search(r"--\s*partition column:\s*(\w+)", text)
             if marker:
                 year_column = marker.group(1)
+            materialised = re.search(r"--\s*materialised:\s*(table|view)\b", text)
             models[path.stem] = SqlModel(
                 name=path.stem,
                 layer=layer,
@@ -79,6 +83,7 @@ def discover_models() -> dict[str, SqlModel]:
                 sources=tuple(dict.fromkeys(_SOURCE.findall(text))),
                 description=first.group(1).strip() if first else path.stem,
                 year_column=year_column,
+                materialised=materialised.group(1) if materialised else "table",
             )
     for m in models.values():
         unknown = set(m.refs) - set(models)
@@ -93,16 +98,99 @@ def models_in_order(layer: str | None = None) -> list[SqlModel]:
     return [models[n] for n in order if layer is None or models[n].layer == layer]
 
 
+@dataclass(frozen=True)
+class RoutingAtom:
+    """One condition some item's routing depends on: `column` (a single-choice question asked of the
+    CSP) holds `label_norm`. Each atom is one bit of a return's routing facts."""
+
+    bit: int  # a power of two
+    question_id: str
+    option_id: str
+    column: str | None  # None: the condition is not a CSP-level single choice, so it never holds
+    label_norm: str | None
+
+
+@dataclass(frozen=True)
+class ExclusiveGroup:
+    """A multi-select question (in one block) with an exclusive option (rule 5): one bit each."""
+
+    bit: int  # a power of two
+    exclusive_column: str
+    tick_columns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ColumnRule:
+    column: str
+    required: int  # the atoms' bits that must all hold for the column's item to be asked
+    exclusive_bit: int  # the column's group bit when it is that group's exclusive option, else 0
+
+
+@dataclass(frozen=True)
+class RoutingPlan:
+    atoms: tuple[RoutingAtom, ...]
+    exclusive_groups: tuple[ExclusiveGroup, ...]
+    columns: tuple[ColumnRule, ...]
+
+
+def routing_plan(qn: Questionnaire) -> RoutingPlan:
+    """Rules 4 and 5 as bit masks, so a model decides them on the wide row (one pass) and the
+    long rows only compare integers: each return gets a mask of the routing conditions its own
+    answers meet and a mask of the exclusive options it ticked together with another."""
+    columns = qn.columns()
+    singles = {c.item_id: c.name for c in columns if c.role == "single" and c.block_no == CSP_LEVEL}
+    atoms: dict[tuple[str, str], RoutingAtom] = {}
+    required: dict[tuple[str, int], int] = {}
+    for c in columns:
+        key = (c.item_id, c.block_no)
+        if key in required:
+            continue
+        mask = 0
+        for question_id, option_id in qn.routing_conditions(c.item_id, c.block_no):
+            atom = atoms.get((question_id, option_id))
+            if atom is None:
+                column = singles.get(question_id)
+                label = next((o.label for o in qn.question(question_id).options if o.id == option_id), None)
+                atom = RoutingAtom(1 << len(atoms), question_id, option_id, column if label is not None else None,
+                                   normalise_label(label) if label is not None else None)
+                atoms[(question_id, option_id)] = atom
+            mask |= atom.bit
+        required[key] = mask
+    groups: list[ExclusiveGroup] = []
+    exclusive_bit: dict[str, int] = {}
+    for q in qn.questions:
+        if q.type != "multi":
+            continue
+        exclusive = {o.id for o in q.options if o.exclusive}
+        if not exclusive:
+            continue
+        blocks: dict[int, list] = {}
+        for c in columns:
+            if c.item_id == q.id and c.role == "tick":
+                blocks.setdefault(c.block_no, []).append(c)
+        for block_cols in blocks.values():
+            ticks = tuple(c.name for c in block_cols)
+            for c in block_cols:
+                if c.option_id in exclusive:
+                    bit = 1 << len(groups)
+                    groups.append(ExclusiveGroup(bit, c.name, ticks))
+                    exclusive_bit[c.name] = bit
+    rules = tuple(ColumnRule(c.name, required[(c.item_id, c.block_no)], exclusive_bit.get(c.name, 0)) for c in columns)
+    return RoutingPlan(tuple(atoms.values()), tuple(groups), rules)
+
+
 _ENV = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False)
 
 
 def render(model: SqlModel, year: int, qn: Questionnaire) -> str:
     all_models = discover_models()
     year = int(year)
+    # A view serves every year, so what it reads is never scoped to the year being built.
+    every_year = model.materialised == "view"
 
     def ref(name: str, all_years: bool = False) -> str:
         target = all_models[name]
-        if all_years:
+        if all_years or every_year:
             return target.table
         return f"(select * from {target.table} where {target.year_column} = {year})"
 
@@ -110,7 +198,7 @@ def render(model: SqlModel, year: int, qn: Questionnaire) -> str:
         if schema == "raw":
             # Raw exports keep their own columns, one table per survey year.
             return f"{schema}.{table}_{year}"
-        if all_years:
+        if all_years or every_year:
             return f"{schema}.{table}"
         return f"(select * from {schema}.{table} where {YEAR_COLUMN} = {year})"
 
@@ -122,6 +210,7 @@ def render(model: SqlModel, year: int, qn: Questionnaire) -> str:
         source=source,
         ident=ident,
         lit=lit,
+        routing=routing_plan(qn),
         label_padding=LABEL_PADDING,
         reference_dir=REFERENCE_DIR.as_posix(),
     )

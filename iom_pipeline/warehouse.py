@@ -52,19 +52,22 @@ def replace_year_rows(
     Other years' rows stay as they were. A column the new rows bring (a new question) is added
     to the table; a column they lack is left NULL for this year. Returns the rows written.
     """
-    new_columns = _columns(con, f"({select_sql})")
+    # The relation is only bound here, never run: its columns come from the plan, and the query
+    # itself runs once, in the insert.
+    relation = con.sql(select_sql)
+    new_columns = [(name, str(dtype)) for name, dtype in zip(relation.columns, relation.types)]
     con.execute("begin transaction")
     try:
         if not table_exists(con, table):
-            con.execute(f"create table {table} as select * from ({select_sql}) limit 0")
+            con.execute(f"create table {table} ({', '.join(f'{ident(n)} {t}' for n, t in new_columns)})")
         else:
             existing = {name for name, _ in _columns(con, table)}
             for name, dtype in new_columns:
                 if name not in existing:
                     con.execute(f"alter table {table} add column {ident(name)} {dtype}")
-        con.execute(f"delete from {table} where {ident(year_column)} = ?", [int(year)])
-        con.execute(f"insert into {table} by name ({select_sql})")
-        written = con.execute(f"select count(*) from {table} where {ident(year_column)} = ?", [int(year)]).fetchall()[0][0]
+            con.execute(f"delete from {table} where {ident(year_column)} = ?", [int(year)])
+        # DuckDB answers an insert with the number of rows it wrote: no count(*) afterwards.
+        written = con.execute(f"insert into {table} by name ({select_sql})").fetchall()[0][0]
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
@@ -72,8 +75,33 @@ def replace_year_rows(
     return int(written)
 
 
+def replace_view(con: duckdb.DuckDBPyConnection, table: str, select_sql: str, year: int, year_column: str = "survey_year") -> int:
+    """(Re)define `table` as a view over every year; returns the year's rows it shows.
+
+    A warehouse written before the model became a view holds a table of that name: it is
+    dropped, and the view shows every year's rows again from the model's inputs.
+    """
+    schema, name = table.split(".")
+    kind = con.execute(
+        "select table_type from information_schema.tables where table_catalog = current_database() "
+        "and table_schema = ? and table_name = ?",
+        [schema, name],
+    ).fetchall()
+    con.execute("begin transaction")
+    try:
+        if kind and kind[0][0] != "VIEW":
+            con.execute(f"drop table {table}")
+        con.execute(f"create or replace view {table} as {select_sql}")
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    return int(con.execute(f"select count(*) from {table} where {ident(year_column)} = ?", [int(year)]).fetchall()[0][0])
+
+
 def build_model(con: duckdb.DuckDBPyConnection, model: SqlModel, year: int, qn: Questionnaire) -> int:
-    return replace_year_rows(con, model.table, render(model, year, qn), year, model.year_column)
+    write = replace_view if model.materialised == "view" else replace_year_rows
+    return write(con, model.table, render(model, year, qn), year, model.year_column)
 
 
 def preview_markdown(

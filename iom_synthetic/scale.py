@@ -1,6 +1,6 @@
 """A synthetic survey export and frame of any size, for load tests and benchmarks.
 
-    python -m iom_synthetic.scale --rows 1000000 --out data/landing/2013 [--seed 0] [--csps M]
+    python -m iom_synthetic.scale --rows 1000000 --out data/landing/2013 [--seed 0] [--csps M] [--response-rate R]
 
 Writes `survey_export.csv` (UTF-8 with a byte-order mark, CRLF lines, RFC 4180 quoting) and
 `frame.csv` (`csp_code,csp_name`) following docs/spec/survey-export-format.md. Column names,
@@ -22,7 +22,12 @@ at rates that survive at a few thousand rows:
 - fake personal data (names, example.org addresses, Ofcom drama-range phone numbers).
 
 Rows are generated and written in chunks (vectorised with numpy, written by polars), so memory
-does not grow with `--rows`. The output is deterministic for (seed, rows, csps, chunk size).
+does not grow with `--rows`. The output is deterministic for (seed, rows, csps, response rate,
+chunk size).
+
+By default the frame has one CSP per 3.5 rows and 63 % of them respond (the 2013 survey's shape),
+so most rows are resubmissions. A load test of the per-return models wants the opposite: with
+`--csps 1000000 --response-rate 0.92`, a 1M-row export has about 900,000 responding CSPs.
 """
 
 from __future__ import annotations
@@ -269,10 +274,11 @@ class Plan:
     partial_only: np.ndarray
 
 
-def make_plan(rows: int, n_csps: int, rng: np.random.Generator, window_start: int) -> Plan:
+def make_plan(rows: int, n_csps: int, rng: np.random.Generator, window_start: int,
+              response_rate: float = RESPONSE_RATE) -> Plan:
     unknown = min(rows, int(round(rows * UNKNOWN_SHARE)) or (1 if rows >= 20 else 0))
     known_rows = rows - unknown
-    respondents = min(n_csps, known_rows, max(1, int(round(n_csps * RESPONSE_RATE))) if known_rows else 0)
+    respondents = min(n_csps, known_rows, max(1, int(round(n_csps * response_rate))) if known_rows else 0)
     responding = np.sort(rng.choice(n_csps, size=respondents, replace=False)) if respondents else np.zeros(0, np.int64)
     sizes = np.zeros(n_csps, dtype=np.int64)
     if respondents:
@@ -645,10 +651,13 @@ def generate(
     questionnaire: str = "iom_2013",
     shuffle_columns: bool = False,
     chunk_rows: int = CHUNK_ROWS,
+    response_rate: float = RESPONSE_RATE,
 ) -> Stats:
     """Write `survey_export.csv` and `frame.csv` into `out`; returns what was injected."""
     if rows < 1:
         raise ValueError("an export needs at least one row")
+    if not 0 < response_rate <= 1:
+        raise ValueError(f"the response rate must be in (0, 1], not {response_rate}")
     t0 = time.perf_counter()
     qn = load_questionnaire(questionnaire)
     out = Path(out)
@@ -657,7 +666,7 @@ def generate(
     rng = np.random.default_rng([seed, 2**31])
     frame = build_frame(n_csps, rng)
     write_frame(frame, out / "frame.csv")
-    plan = make_plan(rows, n_csps, rng, window_start(qn.first_survey_year))
+    plan = make_plan(rows, n_csps, rng, window_start(qn.first_survey_year), response_rate)
     gen = Generator(qn, frame, plan, seed, qn.first_survey_year)
     columns = list(qn.expected_columns)
     if shuffle_columns:
@@ -683,12 +692,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--csps", type=int, default=None,
                         help=f"frame size (default: rows / {ROWS_PER_CSP}, at least {MIN_FRAME}, at most {MAX_FRAME})")
+    parser.add_argument("--response-rate", type=float, default=RESPONSE_RATE,
+                        help=f"share of frame CSPs that send anything (default {RESPONSE_RATE:.3f}, the 2013 survey's)")
     parser.add_argument("--questionnaire", default="iom_2013", help="questionnaire version (default iom_2013)")
     parser.add_argument("--shuffle-columns", action="store_true", help="write the columns in a random order")
     parser.add_argument("--chunk-rows", type=int, default=CHUNK_ROWS, help=argparse.SUPPRESS)
     parser.add_argument("--stats", action="store_true", help="print what was injected, as JSON")
     args = parser.parse_args(argv)
-    stats = generate(args.out, args.rows, args.seed, args.csps, args.questionnaire, args.shuffle_columns, args.chunk_rows)
+    stats = generate(args.out, args.rows, args.seed, args.csps, args.questionnaire, args.shuffle_columns, args.chunk_rows,
+                     args.response_rate)
     size = (args.out / "survey_export.csv").stat().st_size
     print(f"{stats.rows} rows, {stats.frame_csps} CSPs, {size / 1e6:.1f} MB in {stats.seconds:.1f}s -> {args.out}")
     if args.stats:

@@ -1,4 +1,5 @@
 -- The answers that count: cells the routing asked, less an exclusive tick given with others.
+-- materialised: view (a filter of int_answer_cells: its 20M rows at 1M returns are not copied)
 select
     survey_year, response_id, csp_code, item_id, block_no, role, unit, option_id, text_value
 from {{ ref('int_answer_cells') }}

@@ -1,7 +1,23 @@
 -- One row per arrangement of a counted return (rule 6), with its answers: single-choice
 -- questions as option ids, agencies as flags (NULL when no agency was given for it).
-with answers as (
-    select * from {{ ref('int_answers') }} where block_no > 0
+-- The answers are pivoted per (return, block) first, then joined to the arrangements.
+with pivoted as (
+    select
+        response_id,
+        block_no,
+{%- for q in qn.arrangement_questions %}
+{%- if q.type == 'single' %}
+        max(option_id) filter (where item_id = {{ lit(q.id) }}) as {{ ident(q.id) }},
+{%- else %}
+        list(option_id) filter (where item_id = {{ lit(q.id) }} and option_id is not null) as {{ ident('chosen_' ~ q.id) }},
+{%- endif %}
+{%- endfor %}
+{%- for t in qn.free_text if t.unit == 'arrangement' %}
+        max(text_value) filter (where item_id = {{ lit(t.id) }}) as {{ ident(t.id) }},
+{%- endfor %}
+    from {{ ref('int_answers') }}
+    where block_no > 0
+    group by response_id, block_no
 )
 select
     r.survey_year,
@@ -10,17 +26,16 @@ select
     r.response_id,
 {%- for q in qn.arrangement_questions %}
 {%- if q.type == 'single' %}
-    max(a.option_id) filter (where a.item_id = {{ lit(q.id) }}) as {{ ident(q.id) }},
+    p.{{ ident(q.id) }},
 {%- else %}
+{%- set chosen = "p." ~ ident('chosen_' ~ q.id) %}
 {%- for o in q.options %}
-    case when count(a.option_id) filter (where a.item_id = {{ lit(q.id) }}) > 0
-         then bool_or(a.item_id = {{ lit(q.id) }} and a.option_id = {{ lit(o.id) }}) end as {{ ident(q.id ~ '_' ~ o.id) }},
+    case when len({{ chosen }}) > 0 then list_contains({{ chosen }}, {{ lit(o.id) }}) end as {{ ident(q.id ~ '_' ~ o.id) }},
 {%- endfor %}
 {%- endif %}
 {%- endfor %}
 {%- for t in qn.free_text if t.unit == 'arrangement' %}
-    max(a.text_value) filter (where a.item_id = {{ lit(t.id) }}) as {{ ident(t.id) }},
+    p.{{ ident(t.id) }},
 {%- endfor %}
 from {{ ref('int_arrangements') }} r
-left join answers a on a.response_id = r.response_id and a.block_no = r.arrangement_no
-group by all
+left join pivoted p on p.response_id = r.response_id and p.block_no = r.arrangement_no

@@ -6,22 +6,20 @@ with declared as (
     select a.response_id, a.csp_code, max(o.declares_min) as declared_min, min(o.declares_max) as declared_max,
            string_agg(a.item_id || '=' || a.option_id, ', ' order by a.item_id) as declared_by
     from {{ ref('int_answers') }} a
-    join {{ source('config', 'option') }} o on o.question_id = a.item_id and o.option_id = a.option_id
-    where o.declares_min is not null
+    join (select * from {{ source('config', 'option') }} where declares_min is not null) o
+        on o.question_id = a.item_id and o.option_id = a.option_id
     group by a.response_id, a.csp_code
 ),
 returned as (
     select response_id, count(*) as arrangements from {{ ref('int_arrangements') }} group by response_id
 )
-select {{ year }} as survey_year, response_id, csp_code, 'routing' as warning, column_name as item,
-       'answered although the routing did not ask it; ignored' as detail
+select {{ year }} as survey_year, response_id, csp_code,
+       case when not asked then 'routing' else 'exclusive_option_with_other' end as warning,
+       column_name as item,
+       case when not asked then 'answered although the routing did not ask it; ignored'
+            else 'ticked together with another option; this tick is dropped' end as detail
 from {{ ref('int_answer_cells') }}
-where not asked
-union all
-select {{ year }}, response_id, csp_code, 'exclusive_option_with_other', column_name,
-       'ticked together with another option; this tick is dropped'
-from {{ ref('int_answer_cells') }}
-where exclusive_with_other
+where not asked or exclusive_with_other
 union all
 select {{ year }}, d.response_id, d.csp_code, 'arrangement_count_mismatch', d.declared_by,
        'declared ' || d.declared_min || coalesce(case when d.declared_max = d.declared_min then '' else '-' || d.declared_max end, ' or more')

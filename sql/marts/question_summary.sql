@@ -3,29 +3,44 @@
 -- CSP's counted return, or an arrangement) that answered it: answered means asked by the
 -- routing and given a choice (a multi-select: at least one tick). The response rate's base is
 -- the frame. Half-up rounding is done in integers; the interval is Wilson's score interval.
-with answering_units as (
-    select item_id as question_id, response_id, block_no, list(distinct option_id) as chosen
+with choices as (
+    select item_id as question_id, option_id, response_id, block_no
     from {{ ref('int_answers') }}
     where role in ('single', 'tick')
-    group by item_id, response_id, block_no
 ),
-option_counts as (
+-- A unit gives one answer per option at most, so an option's count is its rows' count and a
+-- question's base its distinct units: no per-unit lists except for the derived options.
+chosen_counts as (
+    select question_id, option_id, count(*) as n from choices group by question_id, option_id
+),
+bases as (
+    select question_id, count(*) as base_n
+    from (select distinct question_id, response_id, block_no from choices)
+    group by question_id
+),
+derived_units as (
+    select c.question_id, c.response_id, c.block_no, list(c.option_id) as chosen
+    from choices c
+    semi join (select question_id from {{ source('config', 'option') }} where is_derived) d using (question_id)
+    group by c.question_id, c.response_id, c.block_no
+),
+derived_counts as (
     select
         o.question_id,
         o.option_id,
         count(u.response_id) filter (
-            where case
-                when not o.is_derived then list_contains(u.chosen, o.option_id)
-                when o.all_of is not null then list_has_all(u.chosen, o.all_of)
-                else len(u.chosen) >= o.min_selected
-            end
+            where case when o.all_of is not null then list_has_all(u.chosen, o.all_of) else len(u.chosen) >= o.min_selected end
         ) as n
     from {{ source('config', 'option') }} o
-    left join answering_units u using (question_id)
+    join derived_units u using (question_id)
+    where o.is_derived
     group by o.question_id, o.option_id
 ),
-bases as (
-    select question_id, count(*) as base_n from answering_units group by question_id
+option_counts as (
+    select o.question_id, o.option_id, coalesce(c.n, d.n, 0) as n
+    from {{ source('config', 'option') }} o
+    left join chosen_counts c on not o.is_derived and c.question_id = o.question_id and c.option_id = o.option_id
+    left join derived_counts d on o.is_derived and d.question_id = o.question_id and d.option_id = o.option_id
 ),
 question_rows as (
     select
