@@ -40,6 +40,27 @@ environment:
   IOM_DATA_DIR    where landing/, warehouse/ and publication/ live (default: data/ in the project)
   DAGSTER_HOME    the Dagster instance (default: $IOM_DATA_DIR/dagster_home, configured by the
                   project's dagster.yaml; a DAGSTER_HOME you set keeps its own dagster.yaml)
+  IOM_SOURCE_URL  where the survey tool's export is, with {year} in its path (file://, sftp://,
+                  s3://); default: landing/ itself, from which pulling copies nothing
+  IOM_SOURCE_OPTIONS  the source's storage options as JSON (key_file, known_hosts, endpoint_url)
+"""
+
+PULL_EPILOG = """\
+exit status:
+  0    every year's files are in landing/<year>/ (copied, or already the same as the source's)
+  1    a pull failed (the source unreachable, the login refused, a file missing, vanishing or cut
+       short): one line names the source and the file; landing/<year>/ and the publication are
+       untouched
+  2    a usage problem (no such year, a source URL without {year}, storage not installed)
+  3    another run holds the warehouse (see --wait)
+  130  stopped by SIGINT (Ctrl-C); 143: stopped by SIGTERM
+
+environment:
+  IOM_SOURCE_URL      the source, when --source is not given: an fsspec URL with {year} in its
+                      path (default: landing/ itself); a password in it is shown as ***
+  IOM_SOURCE_OPTIONS  storage options as JSON, e.g. {"key_file": "~/.ssh/iom_ed25519",
+                      "known_hosts": "~/.ssh/known_hosts"} for SFTP, {"endpoint_url": "..."} for S3
+  IOM_DATA_DIR, DAGSTER_HOME  as for `iom run`
 """
 
 
@@ -133,7 +154,7 @@ def _failures(result) -> list[str]:
 
 def run_years(
     years: list[int], log_level: str = "CRITICAL", select: str | None = None, quiet: bool = False,
-    signals: "SignalRecorder | None" = None,
+    signals: "SignalRecorder | None" = None, pull: bool = False,
 ) -> int:
     """One Dagster run per year of the survey-year job, in this process, on the instance the UI
     uses: the same assets, checks and executor as a launch from the UI or the schedule."""
@@ -147,6 +168,10 @@ def run_years(
     # A subset (Dagster's selection syntax, e.g. "group:marts+" or "key:marts/*") rebuilds those
     # assets and their checks only; without it the whole job runs, publication included.
     subset = sorted(AssetSelection.from_string(select).resolve(defs.resolve_asset_graph())) if select else None
+    if subset is not None and pull:
+        from iom_pipeline.defs.survey.pull import PULLED
+
+        subset = sorted({*subset, PULLED})  # the whole job pulls anyway; a subset only when asked
     status = EXIT_OK
     with DagsterInstance.get() as instance:
         for year in years:
@@ -179,6 +204,92 @@ def run_years(
                 say(f"iom run: {year}: FAILED after {elapsed:.1f} s; the previous publication is untouched", sys.stderr)
                 for line in _failures(result) or ["the run failed; see the Dagster UI for run " + result.run_id]:
                     say(f"  {line}", sys.stderr)
+    return status
+
+
+@contextmanager
+def source_url(url: str | None):
+    """`--source URL` for this process's runs. The `survey_source` resource reads IOM_SOURCE_URL
+    when a run starts, so the URL (and a password in it) never enters a run's stored configuration."""
+    from iom_pipeline.source import ENV_URL
+
+    if url is None:
+        yield
+        return
+    previous = os.environ.get(ENV_URL)
+    os.environ[ENV_URL] = url
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(ENV_URL, None)
+        else:
+            os.environ[ENV_URL] = previous
+
+
+def _step_error_messages(result) -> list[str]:
+    """The failing steps' own messages, without the error's class (a source error names its
+    source and file itself)."""
+    messages = []
+    for event in result.all_events:
+        if event.event_type_value == "STEP_FAILURE":
+            error = _root_cause(event.step_failure_data.error)
+            if error is None:
+                messages.append("unknown error")
+                continue
+            message = error.message.strip()
+            prefix = re.match(r"^[\w.]*\b" + re.escape(error.cls_name) + r": ", message)
+            messages.append(" ".join((message[prefix.end():] if prefix else message).split()))
+    return messages
+
+
+def _pull_outcome(metadata: dict) -> str:
+    def text(key: str) -> str:
+        value = metadata.get(key)
+        return str(value.value) if value is not None else ""
+
+    source, action, names = text("source"), text("action"), text("file_names")
+    if action == "in place":
+        return f"the source is the landing folder itself ({source}): nothing to copy; provenance recorded"
+    if action == "unchanged":
+        return f"{names} unchanged at {source}: {text('landing_folder')} left as it is"
+    return f"copied {names} ({int(text('total_bytes') or 0):,} bytes) from {source} into {text('landing_folder')}"
+
+
+def pull_years(years: list[int], signals: "SignalRecorder | None" = None) -> int:
+    """`iom pull`: the pull asset alone, one Dagster run per year, recorded in the instance like
+    any run (its provenance is the asset's metadata in the UI)."""
+    ensure_dagster_home()
+    from dagster import DagsterInstance
+
+    from iom_pipeline.defs.shared import survey_years
+    from iom_pipeline.defs.survey.pull import PULLED
+    from iom_pipeline.definitions import defs, survey_year_job
+
+    job = defs.resolve_job_def(survey_year_job.name)
+    status = EXIT_OK
+    with DagsterInstance.get() as instance:
+        for year in years:
+            partition = str(year)
+            if not instance.has_dynamic_partition(survey_years.name, partition):
+                instance.add_dynamic_partitions(survey_years.name, [partition])
+            result = job.execute_in_process(
+                partition_key=partition,
+                instance=instance,
+                raise_on_error=False,
+                asset_selection=[PULLED],
+                run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
+            )
+            stopped_by = signals.stop_signal() if signals else None
+            if stopped_by:
+                raise Stopped(stopped_by)
+            if result.success:
+                (materialization,) = result.asset_materializations_for_node("landing__pulled")
+                say(f"iom pull: {year}: {_pull_outcome(materialization.metadata)}")
+                continue
+            status = EXIT_FAILED
+            reason = "; ".join(_step_error_messages(result)) or f"the run failed; see the Dagster UI for run {result.run_id}"
+            say(f"iom pull: {year}: FAILED: {reason} (landing/{year} and the publication are untouched)", sys.stderr)
     return status
 
 
@@ -255,8 +366,29 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--log-level", default="CRITICAL", choices=["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"],
                      help="Dagster's own log lines on the console at this level and above: INFO adds what each step "
                      "built, DEBUG every event (default: none; failures are always summarised)")
+    run.add_argument("--pull", action="store_true",
+                     help="pull the years' files from the survey source first, in the same run (a full run always "
+                     "does; with --select this adds the pull)")
+    run.add_argument("--source", metavar="URL",
+                     help="the survey source for this run, an fsspec URL with {year} in its path (e.g. "
+                     "sftp://iom@host/exports/{year}); implies --pull; default: $IOM_SOURCE_URL, else landing/ itself")
     sample = sub.add_parser("sample", help="write the reconstructed (synthetic) sample into landing/<year>/")
     sample.add_argument("--year", type=int, action="append", required=True)
+    pull = sub.add_parser(
+        "pull",
+        help="copy the survey tool's files of the given years from the survey source into landing/<year>/",
+        description="Copy survey_export.csv (or .xlsx), frame.csv and published.csv of each year from the survey "
+        "source into landing/<year>/ through Dagster (the pipeline's own pull step, alone): a staging folder renamed "
+        "into place, sizes and checksums checked, provenance recorded. An unchanged source leaves landing/ as it is; "
+        "from the default source, landing/ itself, nothing is copied.",
+        epilog=PULL_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    pull.add_argument("--year", type=int, action="append", help="survey year (repeatable); default: every year at the source")
+    pull.add_argument("--source", metavar="URL", help="an fsspec URL with {year} in its path; default: $IOM_SOURCE_URL, "
+                      "else landing/ itself")
+    pull.add_argument("--wait", type=float, default=0.0, help="seconds to wait for another run to release the warehouse")
+    pull.set_defaults(select=None, pull=True, quiet=False, log_level="CRITICAL")
     return parser
 
 
@@ -280,35 +412,69 @@ def main(argv: list[str] | None = None) -> int:
             say(f"iom sample: {year}: synthetic reconstruction written to {landing_dir(year)} ({counts})")
         return EXIT_OK
 
+    with source_url(args.source):
+        return _run_or_pull(args)
+
+
+def _run_or_pull(args) -> int:
+    """`iom run` and `iom pull`: the years, the checks on them, then the runs under the lock."""
+    prog = f"iom {args.command}"
+    pull_only = args.command == "pull"
+    # A full run pulls (from landing/ itself by default, a no-op); a subset only with --pull.
+    pulling = pull_only or args.pull or args.source is not None or args.select is None
+    source = None
+    if pulling:
+        from iom_pipeline.source import SourceError, open_source
+
+        try:
+            source = open_source()
+        except SourceError as exc:
+            say(f"{prog}: {exc}", sys.stderr)
+            return EXIT_USAGE
+    remote = source is not None and not source.is_landing_folder()  # the pull makes landing/<year>/
+
     if args.year:
         years = sorted(set(args.year))
+    elif remote:
+        try:
+            with source:
+                years = source.list_years()
+        except SourceError as exc:
+            say(f"{prog}: {exc}", sys.stderr)
+            return EXIT_FAILED
+        if not years:
+            say(f"{prog}: no survey years given and none found at {source.url}", sys.stderr)
+            return EXIT_USAGE
     else:
         years, strays = landing_years_and_strays()
         for stray in strays:
-            say(f"iom run: warning: skipping {stray}: not a survey year (a folder of landing/ is named by its year, "
+            say(f"{prog}: warning: skipping {stray}: not a survey year (a folder of landing/ is named by its year, "
                 "e.g. 2013)", sys.stderr)
     if not years:
-        say(f"iom run: no survey years given and none found in {landing_dir()}", sys.stderr)
+        say(f"{prog}: no survey years given and none found in {landing_dir()}", sys.stderr)
         return EXIT_USAGE
     for year in years:
         problem = survey_year_problem(year)
         if problem:
-            say(f"iom run: {problem}", sys.stderr)
+            say(f"{prog}: {problem}", sys.stderr)
             return EXIT_USAGE
-    missing = [y for y in years if not landing_dir(y).is_dir()]
+    missing = [] if remote else [y for y in years if not landing_dir(y).is_dir()]
     if missing:
-        say(f"iom run: no landing directory for {', '.join(map(str, missing))} under {landing_dir()}", sys.stderr)
+        say(f"{prog}: no landing directory for {', '.join(map(str, missing))} under {landing_dir()}", sys.stderr)
         return EXIT_USAGE
     previous_sigterm = signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:
         with SignalRecorder() as signals, warehouse_lock(args.wait):
-            return run_years(years, args.log_level, args.select, args.quiet, signals)
+            if pull_only:
+                return pull_years(years, signals)
+            return run_years(years, args.log_level, args.select, args.quiet, signals, pull=args.pull or args.source is not None)
     except WarehouseBusy as exc:
-        say(f"iom run: {exc}", sys.stderr)
+        say(f"{prog}: {exc}", sys.stderr)
         return EXIT_BUSY
     except (KeyboardInterrupt, Stopped) as exc:
         signum = signal.Signals(exc.signum if isinstance(exc, Stopped) else signal.SIGINT)
-        say(f"iom run: stopped by {signum.name}; the previous publication is untouched", sys.stderr)
+        untouched = "landing/ and the publication are" if pull_only else "the previous publication is"
+        say(f"{prog}: stopped by {signum.name}; {untouched} untouched", sys.stderr)
         return 128 + signum
     finally:
         signal.signal(signal.SIGTERM, previous_sigterm)

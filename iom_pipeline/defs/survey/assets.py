@@ -13,6 +13,7 @@ from dagster_duckdb import DuckDBResource
 
 from iom_pipeline import pipeline
 from iom_pipeline.defs.shared import OWNERS, survey_years, table_metadata, warehouse, year_of
+from iom_pipeline.defs.survey.pull import PULLED
 from iom_pipeline.sql_models import LAYERS, SqlModel, discover_models, models_in_order
 from iom_pipeline.landing import landed_year
 from iom_pipeline.paths import SQL_DIR, landing_dir
@@ -57,10 +58,11 @@ def _model_deps(model: SqlModel) -> list[dg.AssetKey]:
 @dg.multi_asset(
     specs=[
         dg.AssetSpec(RAW_EXPORT, description="The year's survey export, every column as text (personal data stays here).",
-                     group_name="raw", kinds={"duckdb"}),
-        dg.AssetSpec(RAW_FRAME, description="The CSPs the survey was sent to.", group_name="raw", kinds={"duckdb"}),
+                     group_name="raw", kinds={"duckdb"}, deps=[PULLED]),
+        dg.AssetSpec(RAW_FRAME, description="The CSPs the survey was sent to.", group_name="raw", kinds={"duckdb"},
+                     deps=[PULLED]),
         dg.AssetSpec(RAW_PUBLISHED, description="Figures already published for the year, if supplied, to reconcile against.",
-                     group_name="raw", kinds={"duckdb"}),
+                     group_name="raw", kinds={"duckdb"}, deps=[PULLED]),
         dg.AssetSpec(QUESTIONNAIRE, group_name="config", kinds={"duckdb", "yaml"},
                      description="The questionnaire in force for the year (assets/questionnaires/*.yaml) as config.* tables."),
     ],

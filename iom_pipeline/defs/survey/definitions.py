@@ -4,12 +4,13 @@ integrity checks, and when the pipeline runs by itself (the annual rerun, the la
 import dagster as dg
 
 from iom_pipeline.defs.shared import domain_assets
-from iom_pipeline.defs.survey import assets, checks, schedules
+from iom_pipeline.defs.survey import assets, checks, pull, schedules
 
 defs = dg.Definitions(
-    assets=domain_assets(assets),
+    assets=domain_assets(pull, assets),
     asset_checks=dg.load_asset_checks_from_modules([checks]),
     jobs=[schedules.survey_year_job],
     schedules=[schedules.annual_survey_rerun],
     sensors=[schedules.landing_sensor],
+    resources={"survey_source": pull.SurveySource()},
 )

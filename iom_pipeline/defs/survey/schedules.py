@@ -1,4 +1,5 @@
-"""When the survey pipeline runs by itself: the annual rerun, and a sensor on landing/."""
+"""When the survey pipeline runs by itself: the annual rerun, and a sensor on the survey source
+(by default landing/ itself)."""
 
 import json
 import os
@@ -10,6 +11,7 @@ import dagster as dg
 from iom_pipeline.defs.shared import WAREHOUSE_WRITER_TAG, survey_years
 from iom_pipeline.landing import landed_years, settled
 from iom_pipeline.paths import ASSETS_DIR, load_yaml
+from iom_pipeline.source import SourceError, open_source
 
 JOB_NAME = "survey_year_job"
 
@@ -78,20 +80,28 @@ def published_fingerprint(instance: dg.DagsterInstance, year: str) -> str | None
     job_name=JOB_NAME,
     minimum_interval_seconds=int(automation_config()["landing_sensor"]["interval_seconds"]),
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Start a run for a survey year when its export and frame are in landing/ and have stopped "
-    "changing (same fingerprint on two ticks, untouched for the settling time), unless the year's latest "
-    "publication was made from exactly these files. A run key per fingerprint means the same files never "
-    "start two runs.",
+    description="Start a run for a survey year when its export and frame are at the survey source "
+    "(IOM_SOURCE_URL; by default landing/ itself) and have stopped changing (same fingerprint of sizes, "
+    "modification times and, where the source offers them, checksums on two ticks, untouched for the settling "
+    "time), unless the year's latest publication was made from exactly these files. A run key per fingerprint "
+    "means the same files never start two runs.",
 )
 def landing_sensor(context: dg.SensorEvaluationContext):
     seen = json.loads(context.cursor) if context.cursor else {}
     now = time.time()
+    try:
+        with open_source() as source:
+            ready = source.ready_years()
+    except SourceError as exc:
+        # An unreachable source is not a change: the cursor stays, so stability carries over.
+        return dg.SensorResult(skip_reason=str(exc), cursor=context.cursor)
     requests, new_years, cursor = [], [], {}
-    for landed in landed_years():
+    for landed in ready:
         year = str(landed.year)
         cursor[year] = landed.fingerprint
         stable = seen.get(year) == landed.fingerprint and settled(landed, _settle_seconds(), now)
-        if not stable or published_fingerprint(context.instance, year) == landed.fingerprint:
+        # A publication records landing/'s fingerprint, which a pull makes equal to the source's files.
+        if not stable or published_fingerprint(context.instance, year) == landed.landing_fingerprint:
             continue
         new_years.append(year)
         requests.append(dg.RunRequest(partition_key=year, run_key=f"landing-{year}-{landed.fingerprint}"))
