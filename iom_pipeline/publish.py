@@ -4,26 +4,45 @@ Everything is first written under `$IOM_DATA_DIR/work/` (same filesystem as `pub
 and only moved into place by the final publication step, after every blocking check passed:
 - `publication/<year>/` is exchanged with the staged directory in one `renameat2` call
   (RENAME_EXCHANGE), so a reader sees the old or the new directory, never a mix or nothing;
-- `publication/iom_marts.duckdb` is rebuilt as a new file and renamed over the old one, so a BI
-  tool holding the old file open keeps reading a consistent snapshot and never blocks a run.
+- `publication/iom_marts.duckdb` is rebuilt as a new file, in a storage version every DuckDB
+  1.x client reads (`SNAPSHOT_STORAGE_VERSION`), with each table's and column's description
+  from the data dictionary, and renamed over the old one, so a BI tool holding the old file
+  open keeps reading a consistent snapshot and never blocks a run;
+- `publication/marts/<table>.parquet`, every mart with all years, is written from that new
+  snapshot into a new directory, which is exchanged with `publication/marts/` like a year's
+  directory.
+
+Order: the Parquet directory is swapped in first and the snapshot renamed last. The snapshot is
+what the next run carries the other years over from, so its rename is the commit point; the
+Parquet files are rewritten whole from the snapshot at every publication, so a crash between
+the two steps leaves them at most one publication ahead until the next run.
 """
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import json
 import os
 import shutil
 from pathlib import Path
 
 import duckdb
 
+from iom_pipeline.dictionary import column_descriptions, table_description
 from iom_pipeline.paths import bi_snapshot_path, publication_dir, work_dir
-from iom_pipeline.sql_models import discover_models, ident
-from iom_pipeline.warehouse import replace_year_rows
+from iom_pipeline.sql_models import discover_models, ident, lit
+from iom_pipeline.warehouse import replace_year_rows, table_exists
 
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
+
+# Storage version 64, the only one DuckDB 1.0 and 1.1 read (and every later 1.x and 2.x, and
+# 0.10): the DuckDB that BI tools embed lags the pipeline's. Newer versions (65 from 1.2, the
+# 2.0 format) are refused by those clients.
+SNAPSHOT_STORAGE_VERSION = "v1.0.0"
+# Aliases of the snapshots while they are attached to the warehouse connection.
+_NEW, _OLD = "bi_snapshot_new", "bi_snapshot_old"
 
 
 def staging_dir(year: int, run_id: str) -> Path:
@@ -66,15 +85,14 @@ def _exchange(a: Path, b: Path) -> bool:
     return True
 
 
-def publish_directory(staged: Path, year: int) -> Path:
-    """Move a complete staged publication into `publication/<year>/` in one step."""
-    target = publication_dir(year)
+def _swap_into_place(staged: Path, target: Path) -> Path:
+    """Make the complete directory `staged` become `target` in one step; the old one is removed."""
     target.parent.mkdir(parents=True, exist_ok=True)
     _fsync_tree(staged)
     if not target.exists():
         os.rename(staged, target)
     elif _exchange(staged, target):
-        shutil.rmtree(staged)  # now holds the previous publication
+        shutil.rmtree(staged)  # now holds the previous version
     else:
         # Fallback: two renames; a crash between them leaves the previous version beside it.
         previous = staged.with_name(staged.name + ".previous")
@@ -85,38 +103,109 @@ def publish_directory(staged: Path, year: int) -> Path:
     return target
 
 
+def publish_directory(staged: Path, year: int) -> Path:
+    """Move a complete staged publication into `publication/<year>/` in one step."""
+    return _swap_into_place(staged, publication_dir(year))
+
+
 def mart_tables() -> list[tuple[str, str]]:
     """(table, partition column) of every mart model."""
     return [(m.table, m.year_column) for m in discover_models().values() if m.layer == "marts"]
 
 
-def write_bi_snapshot(con: duckdb.DuckDBPyConnection, year: int, run_id: str) -> Path:
-    """Replace one year's rows of the BI snapshot's marts; other years stay as last published."""
-    target = bi_snapshot_path()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    scratch = work_dir() / "snapshot" / f"iom_marts-{run_id}.duckdb"
-    scratch.parent.mkdir(parents=True, exist_ok=True)
-    for leftover in (scratch, scratch.with_suffix(".duckdb.wal")):
+def marts_parquet_dir() -> Path:
+    """`publication/marts/`: one Parquet file per mart, all years, beside the BI snapshot."""
+    return publication_dir() / "marts"
+
+
+def _detach(con: duckdb.DuckDBPyConnection, *aliases: str) -> None:
+    for alias in aliases:
+        con.execute(f"detach database if exists {alias}")
+
+
+def _clear_leftovers(scratch_dir: Path) -> None:
+    """Scratch files of publications that never finished (one writer at a time: none is running)."""
+    for leftover in scratch_dir.glob("iom_marts-*"):
         leftover.unlink(missing_ok=True)
-    if target.exists():
-        shutil.copyfile(target, scratch)
-    con.execute("attach ? as snapshot", [str(scratch)])
+    for leftover in scratch_dir.glob("marts-*"):
+        shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _describe(con: duckdb.DuckDBPyConnection, table: str, year_column: str, year: int) -> dict[str, str]:
+    """Comment the snapshot's table and its columns from the data dictionary; returns the columns'."""
+    qualified = f"{_NEW}.{table}"
+    con.execute(f"comment on table {qualified} is {lit(table_description(table))}")
+    # Question texts as the newest year published asked them, whichever year this run is.
+    newest = con.execute(f"select max({ident(year_column)}) from {qualified}").fetchall()[0][0]
+    descriptions = column_descriptions(con, qualified, max(int(year), int(newest or year)))
+    for column, text in descriptions.items():
+        if text:
+            con.execute(f"comment on column {qualified}.{ident(column)} is {lit(text)}")
+    return descriptions
+
+
+def _write_parquet(con: duckdb.DuckDBPyConnection, table: str, descriptions: dict[str, str], path: Path) -> None:
+    # Parquet has no column comments: the descriptions travel as the file's key-value metadata.
+    # Format version 1 and snappy: what the widest range of readers (BI tools included) accept.
+    con.execute(
+        f"copy (select * from {_NEW}.{table}) to {lit(str(path))} "
+        "(format parquet, compression snappy, parquet_version v1, "
+        "kv_metadata {description: ?, column_descriptions: ?})",
+        [table_description(table), json.dumps(descriptions, ensure_ascii=False)],
+    )
+
+
+def write_bi_snapshot(con: duckdb.DuckDBPyConnection, year: int, run_id: str) -> Path:
+    """Replace one year's rows of the BI snapshot's marts; other years stay as last published.
+
+    The new snapshot is a new file: the other years are copied from the previous snapshot (not
+    the warehouse, which may hold rows of runs that failed their checks), the year's rows from
+    the warehouse. A previous snapshot in another storage version (the 2.0 format written before)
+    is read like any other, so it is upgraded on the way. The Parquet files are written from the
+    new snapshot, then both are moved into place (see the module's docstring for the order).
+    """
+    target = bi_snapshot_path()
+    parquet_target = marts_parquet_dir()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    scratch_dir = work_dir() / "snapshot"
+    scratch_dir.mkdir(parents=True, exist_ok=True)
+    _clear_leftovers(scratch_dir)
+    scratch = scratch_dir / f"iom_marts-{run_id}.duckdb"
+    parquet_staged = scratch_dir / f"marts-{run_id}"
+    parquet_staged.mkdir()
+
+    _detach(con, _NEW, _OLD)  # left by an earlier attempt in this session that failed
+    con.execute(f"attach ? as {_NEW} (storage_version {lit(SNAPSHOT_STORAGE_VERSION)})", [str(scratch)])
     try:
-        con.execute("create schema if not exists snapshot.marts")
+        previous = target.exists()
+        if previous:
+            con.execute(f"attach ? as {_OLD} (read_only)", [str(target)])
+        con.execute(f"create schema {_NEW}.marts")
+        descriptions = {}
         for table, year_column in mart_tables():
+            if previous and table_exists(con, f"{_OLD}.{table}"):
+                con.execute(
+                    f"create table {_NEW}.{table} as select * from {_OLD}.{table} "
+                    f"where {ident(year_column)} is distinct from {int(year)}"
+                )
             # the same year-scoped replace as the warehouse's own models
             replace_year_rows(
                 con,
-                f"snapshot.{table}",
+                f"{_NEW}.{table}",
                 f"select * from {table} where {ident(year_column)} = {int(year)}",
                 year,
                 year_column,
             )
-        con.execute("checkpoint snapshot")
+            descriptions[table] = _describe(con, table, year_column, year)
+        _detach(con, _OLD)
+        con.execute(f"checkpoint {_NEW}")
+        for table, _year_column in mart_tables():
+            _write_parquet(con, table, descriptions[table], parquet_staged / f"{table.split('.')[-1]}.parquet")
     finally:
-        con.execute("detach snapshot")
+        _detach(con, _NEW, _OLD)
     with open(scratch, "rb") as fh:
         os.fsync(fh.fileno())
+    _swap_into_place(parquet_staged, parquet_target)
     os.replace(scratch, target)
     _fsync_dir(target.parent)
     return target
