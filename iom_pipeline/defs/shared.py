@@ -76,12 +76,21 @@ def year_of(context) -> int:
 
 
 def table_metadata(con, table: str, year: int, year_column: str = "survey_year") -> dict:
-    """Row count, column schema and a preview, as the UI shows them."""
+    """Row count, column schema (with each column's description from the data dictionary) and a
+    preview, as the UI shows them."""
+    from iom_pipeline.dictionary import column_descriptions
+
     rows = con.execute(f"select count(*) from {table} where {year_column} = ?", [year]).fetchall()[0][0]
     columns = con.execute(f"describe {table}").fetchall()
+    try:
+        descriptions = column_descriptions(con, table, year)
+    except KeyError:  # a table the data dictionary does not describe yet: types only
+        descriptions = {}
     return {
         "dagster/row_count": dg.MetadataValue.int(int(rows)),
-        "dagster/column_schema": dg.TableSchema(columns=[dg.TableColumn(name=c[0], type=c[1]) for c in columns]),
+        "dagster/column_schema": dg.TableSchema(
+            columns=[dg.TableColumn(name=c[0], type=c[1], description=descriptions.get(c[0]) or None) for c in columns]
+        ),
         "table": dg.MetadataValue.text(table),
         "preview": dg.MetadataValue.md(preview_markdown(con, table, year, year_column)),
     }
