@@ -5,10 +5,12 @@ A source is an fsspec URL with `{year}` in its path: `file:///srv/exports/{year}
 itself (`file://$IOM_DATA_DIR/landing/{year}`), from which pulling copies nothing.
 
 `pull_year` copies a year's `survey_export.csv` (or `.xlsx`), `frame.csv` and `published.csv`
-into `landing/<year>/`: each file into a staging folder (its size, and the source's checksum
-where it offers one, checked; its modification time kept), then the folder renamed into place,
-so the landing folder is either as it was or complete. Files of the landing folder that the
-source does not provide (SYNTHETIC.txt, notes) are kept.
+(and the sample's SYNTHETIC.txt marker) into `landing/<year>/`: each file into a staging folder
+(its size, and the source's checksum where it offers one, checked; its modification time kept),
+then the folder renamed into place, so the landing folder is either as it was or complete. Its
+export, frame and published figures are then exactly the source's (one the source no longer has
+goes); any other file of the landing folder (SYNTHETIC.txt, notes) stays. An unchanged source
+leaves the folder as it is.
 
 Secrets come from the environment or a key file only. A URL's password never appears in a
 message, metadata or the warehouse: `redact` shows it as `***`, and every error text is passed
@@ -35,8 +37,12 @@ from iom_pipeline.paths import landing_dir, work_dir
 ENV_URL = "IOM_SOURCE_URL"
 ENV_OPTIONS = "IOM_SOURCE_OPTIONS"
 YEAR = "{year}"
-# The files a pull manages, in the order the landing fingerprint lists them (landing.landed_year).
+# The files a pull manages, in the order the landing fingerprint lists them (landing.landed_year):
+# landing/<year>/ then holds exactly the source's, so a run reads what the provenance names.
 PULLED_NAMES = (*EXPORTS, *REQUIRED, *OPTIONAL)
+# Copied when the source has them, never removed: the synthetic sample's marker travels with its
+# files (the publication warns that it is synthetic while landing/<year>/ has it).
+MARKERS = ("SYNTHETIC.txt",)
 CHUNK = 1 << 20
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 # Option names whose values are secrets (scrubbed from every message).
@@ -117,12 +123,16 @@ def _fingerprint(rows: list[tuple]) -> str:
 class SourceYear:
     year: int
     location: str  # the year's folder, redacted, for messages and provenance
-    files: tuple[SourceFile, ...]  # the managed names present, in PULLED_NAMES order
+    files: tuple[SourceFile, ...]  # the files a pull copies, in PULLED_NAMES then MARKERS order
     in_place: bool = False  # the source folder is landing/<year> itself
 
     @property
+    def data_files(self) -> tuple[SourceFile, ...]:
+        return tuple(f for f in self.files if f.name in PULLED_NAMES)
+
+    @property
     def names(self) -> list[str]:
-        return [f.name for f in self.files]
+        return [f.name for f in self.data_files]
 
     @property
     def ready(self) -> bool:
@@ -132,17 +142,19 @@ class SourceYear:
     @property
     def fingerprint(self) -> str:
         """Changes whenever a file's size, modification time or (where offered) checksum does."""
-        return _fingerprint([(f.name, f.size, f.mtime_ns, *((f.checksum,) if f.checksum else ())) for f in self.files])
+        return _fingerprint(
+            [(f.name, f.size, f.mtime_ns, *((f.checksum,) if f.checksum else ())) for f in self.data_files]
+        )
 
     @property
     def landing_fingerprint(self) -> str:
         """The fingerprint landing/<year>/ will have once these files are pulled (modification
         times are kept), which is what a publication records."""
-        return _fingerprint([(f.name, f.size, f.mtime_ns) for f in self.files])
+        return _fingerprint([(f.name, f.size, f.mtime_ns) for f in self.data_files])
 
     @property
     def newest_change(self) -> float:
-        return max((f.mtime_ns for f in self.files), default=0) / 1e9
+        return max((f.mtime_ns for f in self.data_files), default=0) / 1e9
 
 
 class SourceFiles(Protocol):
@@ -197,6 +209,8 @@ def _known_hosts_policy(known_hosts: Path):
                 known = paramiko.HostKeys(str(known_hosts))
             except OSError as exc:
                 raise UntrustedHostKey(f"cannot read the known_hosts file {known_hosts} ({exc.strerror})") from None
+            except Exception:  # noqa: BLE001 - paramiko quotes the bad line, which must not be shown
+                raise UntrustedHostKey(f"{known_hosts} is not a known_hosts file") from None
             entry = known.lookup(hostname)
             if entry is None:
                 raise UntrustedHostKey(f"{hostname} is not in the known_hosts file {known_hosts}")
@@ -244,6 +258,8 @@ class FsspecSource:
         ]
         self._fs = None
         self._check_protocol()
+        if self.protocol in ("sftp", "ssh"):
+            _sftp_options(self._options)  # a wrong option is a usage problem, found before connecting
 
     # -- plumbing -----------------------------------------------------------------------------
     def _check_protocol(self) -> None:
@@ -385,9 +401,9 @@ class FsspecSource:
             if info.get("type") != "file":
                 continue
             file = self._file(info, year)
-            if file.name in PULLED_NAMES:
+            if file.name in PULLED_NAMES or file.name in MARKERS:
                 found[file.name] = file
-        files = tuple(found[n] for n in PULLED_NAMES if n in found)
+        files = tuple(found[n] for n in (*PULLED_NAMES, *MARKERS) if n in found)
         return SourceYear(year, location, files, in_place=in_place)
 
     def ready_years(self) -> list[SourceYear]:
@@ -558,7 +574,7 @@ def pull_year(source: SourceFiles, year: int, landing: Path | None = None) -> Pu
             raise SourceError(f"{listing.location}: no {what} at the source")
 
     managed_here = {n for n in PULLED_NAMES if (landing / n).is_file()}
-    if managed_here == set(listing.names):
+    if managed_here == set(listing.names):  # no file to add or remove: is each the same?
         checked = [(f, *_local_matches(f, landing / f.name)) for f in listing.files]
         if all(same for _, same, _ in checked):
             return result("unchanged", [PulledFile(f.name, f.size, f.mtime_ns, sha, f.checksum) for f, _, sha in checked])
@@ -568,9 +584,9 @@ def pull_year(source: SourceFiles, year: int, landing: Path | None = None) -> Pu
     staged.mkdir(parents=True)
     try:
         copied = [copy_file(source, f, staged / f.name) for f in listing.files]
-        if landing.is_dir():  # what the source does not manage stays (SYNTHETIC.txt, notes)
+        if landing.is_dir():  # what the source does not provide stays (SYNTHETIC.txt, notes)
             for item in landing.iterdir():
-                if item.name in PULLED_NAMES:
+                if item.name in PULLED_NAMES or (staged / item.name).exists():
                     continue
                 if item.is_dir():
                     shutil.copytree(item, staged / item.name, symlinks=True)

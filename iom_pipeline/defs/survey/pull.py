@@ -95,6 +95,6 @@ def pulled(context: dg.AssetExecutionContext, survey_source: SurveySource, duckd
     with survey_source.connect() as source:
         result = pull_year(source, year, landing_dir(year))
     with warehouse(duckdb) as con:
-        record_provenance(con, result, context.run_id)
+        record_provenance(con, result, context.run.run_id)
     context.log.info(f"{year}: {result.action}: {', '.join(f.name for f in result.files) or 'no files'} from {result.source}")
     return dg.MaterializeResult(metadata=provenance_metadata(result))
