@@ -73,11 +73,12 @@ run: bytecode $(DAGSTER_HOME)/dagster.yaml sample
 	@echo "  warehouse:    $(IOM_DATA_DIR)/warehouse/iom.duckdb"
 	@echo "  Dagster UI:   make dev"
 
-# Debian packages the browser and PostgreSQL tests use; installed only when missing (CI runs as root).
+# Debian packages the browser, PostgreSQL and SFTP tests use; installed only when missing (CI runs as root).
 system-deps:
 	@missing=""; \
 	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	[ -x /usr/sbin/sshd ] || missing="$$missing openssh-server"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "installing:$$missing"; \
