@@ -43,16 +43,16 @@ def test_specs_list_the_2013_report():
     assert specs["table_1"].kind == "table"
     assert specs["table_1"].questions == ("iom_in_place", "established", "arrangements", "arrangement_count")
     expected = {
-        "figure_1": ("agency", "descending"),
-        "figure_2": ("colocated", "questionnaire"),
+        "figure_1": ("agency", "size"),
+        "figure_2": ("colocated", "size"),
         "figure_3": ("offenders", "questionnaire"),
-        "figure_4": ("priority_type", "descending"),
-        "figure_5": ("monitoring", "descending"),
-        "figure_6": ("support_tool", "descending"),
+        "figure_4": ("priority_type", "size"),
+        "figure_5": ("monitoring", "size"),
+        "figure_6": ("support_tool", "size"),
     }
-    for spec_id, (question_id, sort) in expected.items():
+    for spec_id, (question_id, order) in expected.items():
         assert specs[spec_id].question_id == question_id
-        assert specs[spec_id].sort == sort
+        assert specs[spec_id].order == order
         assert specs[spec_id].headline and specs[spec_id].base and specs[spec_id].alt_text
     assert specs["figure_7"].kind == "comparison"
 
@@ -169,7 +169,7 @@ def test_a_year_that_asked_less(tmp_path):
     marts = read_marts_csv(FIXTURES / "2011")
     figures = render_figures(2011, marts["question_summary"], tmp_path, None)
     assert [f["id"] for f in figures] == ["figure_1"]
-    assert figures[0]["subtitle"] == "Base: 145 CSP areas with IOM"
+    assert figures[0]["subtitle"] == "Base: 158 CSP areas with IOM"
     assert "NHS" not in figures[0]["alt_text"]
 
 
@@ -181,3 +181,40 @@ def test_matplotlib_is_imported_only_to_draw():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=PROJECT_ROOT, check=True)
     assert result.stdout.split() == ["False", "False", "False"]
+
+
+def test_figure_2_is_in_size_order(figures):
+    """Co-location by size (fixture: probation 98, drug and alcohol 60, local authority 52,
+    youth offending 40, housing 30 of 178), "all four" and "none" kept at the end."""
+    order = [r["option_id"] for r in read_csv(figures["figure_2"]["csv"])]
+    assert order == ["probation", "drug_alcohol", "local_authority", "youth_offending", "housing", "all_four", "none"]
+    assert [r["percentage"] for r in read_csv(figures["figure_2"]["csv"])] == ["55", "34", "29", "22", "17", "11", "25"]
+
+
+def test_ties_in_what_readers_see_keep_questionnaire_order(marts, tmp_path):
+    """Housing 39 and youth offending 40 of 178 both read 22 per cent: housing, asked first,
+    comes first although its unrounded share (21.9) is the smaller (22.5)."""
+    qs = marts["question_summary"].copy()
+    for option, n in (("housing", 39), ("youth_offending", 40)):
+        qs.loc[(qs.question_id == "colocated") & (qs.option_id == option), ["n", "pct", "pct_rounded"]] = [
+            n, 100 * n / 178, 22
+        ]
+    figures = {f["id"]: f for f in render_figures(2013, qs, tmp_path, None, only=["figure_2"])}
+    order = [r["option_id"] for r in read_csv(figures["figure_2"]["csv"])]
+    assert order[3:5] == ["housing", "youth_offending"]
+
+
+def test_order_is_chosen_per_figure(marts):
+    from dataclasses import replace
+
+    from iom_pipeline.publication.config import figure_spec
+    from iom_pipeline.publication.data import SummaryView
+    from iom_pipeline.publication.tables import figure_rows
+
+    view = SummaryView(marts["question_summary"], 2013)
+    spec = figure_spec("figure_2")
+    by_questionnaire = replace(spec, order="questionnaire")
+    assert [s.option_id for s in figure_rows(by_questionnaire, view)] == [
+        "probation", "drug_alcohol", "local_authority", "housing", "youth_offending", "all_four", "none"
+    ]
+    assert figure_spec("figure_3").order == "questionnaire"

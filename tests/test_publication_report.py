@@ -191,7 +191,7 @@ def test_a_year_that_asked_less(tmp_path):
     figures = render_figures(2011, marts["question_summary"], tmp_path, None)
     html = render_report(2011, marts, figures, tmp_path / "report.html", synthetic=False).read_text(encoding="utf-8")
     text = text_of(html)
-    assert "Of those CSPs that responded, 74 per cent (148 CSPs) said they had IOM arrangements in place." in text
+    assert "Of those CSPs that responded, 74 per cent (159 CSPs) said they had IOM arrangements in place." in text
     assert "Co-location with the police" not in text and "Support tools" not in text
     assert "Table 1:" in html and "Don&#39;t know" in html
 
@@ -200,3 +200,32 @@ def test_report_is_deterministic(marts, built):
     path, first, figures = built
     again = render_report(2013, marts, figures, path, synthetic=True)
     assert again.read_text(encoding="utf-8") == first
+
+
+CHANGE_NOTE = (
+    "Changes are calculated from unrounded percentages, so they may differ from the difference "
+    "between the rounded percentages shown."
+)
+
+
+def test_comparison_tables_say_changes_come_from_unrounded_figures(html):
+    """Other agencies read 13 per cent in both years and a change of +1 (0.68 points, rounded):
+    the note under each table of changes explains it."""
+    for table_id in ("table-comparison", "table-figure_7"):
+        start = html.index(f'<table id="{table_id}">')
+        end = html.index("</table>", start)
+        row = re.search(r"<th scope=\"row\">Other agencies</th>(.*?)</tr>", html[start:end], re.S).group(1)
+        assert re.findall(r'<td class="num">([^<]*)</td>', row)[:3] == ["13", "13", "+1"]
+    comparison = html.index('<table id="table-comparison">')
+    after = html[html.index("</table>", comparison):]
+    notes = after[: after.index("</ul>")]
+    assert CHANGE_NOTE in notes
+    figure_7 = html[html.index('<figure id="figure_7"'):]
+    assert CHANGE_NOTE in figure_7[: figure_7.index("</figure>")]
+
+
+def test_no_change_note_without_changes(tmp_path):
+    marts = read_marts_csv(FIXTURES / "2011")
+    figures = render_figures(2011, marts["question_summary"], tmp_path, None)
+    html = render_report(2011, marts, figures, tmp_path / "report.html", synthetic=False).read_text(encoding="utf-8")
+    assert CHANGE_NOTE not in html

@@ -100,3 +100,68 @@ def test_marts_keep_the_numbers(marts, tmp_path):
     render_report(2013, marts, figures, tmp_path / "report.html", synthetic=False)
     write_spreadsheets(2013, marts, tmp_path, synthetic=False)
     assert marts["question_summary"].equals(before)
+
+
+# -- the comparison: each year's cells by that year's own base ------------------------------
+
+# (column, the base column it is suppressed by): a change reveals both years, so it needs both.
+OWN_BASE = {
+    "percentage_from": ("base_from",),
+    "number_from": ("base_from",),
+    "percentage_to": ("base_to",),
+    "number_to": ("base_to",),
+    "change_pp": ("base_from", "base_to"),
+    "significant": ("base_from", "base_to"),
+}
+
+
+@pytest.fixture()
+def comparison_marts():
+    return read_marts_csv(FIXTURES)
+
+
+def test_no_comparison_cell_is_suppressed_when_its_own_base_is_large(comparison_marts, tmp_path):
+    write_spreadsheets(2013, comparison_marts, tmp_path, synthetic=False)  # writes comparison.csv
+    figures = render_figures(2013, comparison_marts["question_summary"], tmp_path, comparison_marts["year_comparison"])
+    checked = suppressed = 0
+    for csv_path in (tmp_path / "comparison.csv", next(Path(f["csv"]) for f in figures if f["id"] == "figure_7")):
+        for row in read_csv(csv_path):
+            for column, bases in OWN_BASE.items():
+                small = any(int(row[b]) < 10 for b in bases)
+                assert (row[column] == "[c]") == small, (csv_path.name, row["option_id"], column, row[column])
+                checked += 1
+                suppressed += small
+    assert checked > 100 and suppressed == 8  # the plans question: 2013 cells, changes, significance
+
+
+def test_the_2011_plans_show_beside_suppressed_2013_ones(comparison_marts, tmp_path):
+    """2011 asked the 56 CSPs without IOM about plans: 40 planning, 16 not (the synthetic
+    reconstruction). 2013's three are suppressed; 2011's are not."""
+    from openpyxl import load_workbook
+
+    paths = write_spreadsheets(2013, comparison_marts, tmp_path, synthetic=False)
+    ws = load_workbook(paths[0])["Comparison"]
+    rows = [list(r) for r in ws.iter_rows(values_only=True)]
+    header = next(r for r in rows if r[0] == "Question")
+    col = {h.split(" [")[0]: i for i, h in enumerate(header)}
+    plans = {r[col["Answer"]]: r for r in rows if r[0] == "Are there plans to put IOM in place?"}
+    # 40 of 56 is 71.4 per cent, 16 of 56 is 28.6 per cent.
+    expected = {"Planning is under way": (71, 40), "No current plans": (29, 16)}
+    assert set(plans) == set(expected)
+    for answer, (pct, n) in expected.items():
+        row = plans[answer]
+        assert (row[col["Percentage, 2011"]], row[col["Number, 2011"]], row[col["Base, 2011"]]) == (pct, n, 56)
+        assert (row[col["Percentage, 2013"]], row[col["Number, 2013"]], row[col["Base, 2013"]]) == ("[c]", "[c]", 3)
+        assert row[col["Change (percentage points)"]] == "[c]"
+        assert row[col["Statistically significant change"]] == "[c]"
+
+
+def test_comparison_figure_draws_the_year_whose_base_is_large(comparison_marts, tmp_path):
+    yc = comparison_marts["year_comparison"].copy()
+    yc.loc[yc.question_id == "agency", "base_n_to"] = 8  # 2013 small, 2011 not
+    figures = {f["id"]: f for f in render_figures(2013, comparison_marts["question_summary"], tmp_path, yc)}
+    rows = read_csv(figures["figure_7"]["csv"])
+    police = next(r for r in rows if r["option_id"] == "police")
+    assert (police["percentage_from"], police["percentage_to"], police["change_pp"]) == ("97", "[c]", "[c]")
+    svg = Path(figures["figure_7"]["svg"]).read_text(encoding="utf-8")
+    assert ">97%<" in svg and ">96%<" not in svg

@@ -154,6 +154,11 @@ JSON.stringify({
   details: document.querySelectorAll('details').length,
   headings: Array.from(document.querySelectorAll('h1,h2,h3,h4,h5,h6')).map(h => Number(h.tagName[1])),
   banner: !!document.querySelector('.banner'),
+  release: Array.from(document.querySelectorAll('.release dt')).map(dt => {
+    const box = dt.getBoundingClientRect(), dd = dt.nextElementSibling.getBoundingClientRect();
+    return {term: dt.innerText, value: dt.nextElementSibling.innerText, sameLine: Math.abs(box.top - dd.top) < 4,
+            visible: box.width > 0 && dd.width > 0};
+  }),
   height: Math.ceil(document.documentElement.scrollHeight),
   overflowX: document.documentElement.scrollWidth > window.innerWidth
 })
@@ -220,6 +225,15 @@ def test_report_renders(rendered):
     assert rendered["details"] >= 6
     assert rendered["scripts"] == 0
     assert not rendered["overflowX"], "the page scrolls sideways at 1280 pixels"
+
+
+def test_release_details_shown(rendered):
+    """Status, dates and contact under the title, each term beside its value."""
+    release = {r["term"]: r for r in rendered["release"]}
+    assert list(release) == ["Statistics status", "Published", "Next update", "Contact"]
+    assert all(r["visible"] and r["sameLine"] for r in release.values())
+    assert release["Statistics status"]["value"].startswith("Synthetic data")
+    assert all(r["value"].strip() and "[" not in r["value"] for r in release.values())
 
 
 def test_every_image_loads(rendered):

@@ -8,8 +8,12 @@ and an output directory. Nothing here knows about Dagster.
     write_spreadsheets(year, marts, out_dir, synthetic=False)
 
 Configuration lives in assets/publication/: publication.yaml (suppression rule, wording,
-notes), figures.yaml (Table 1, Figures 1-6 and the comparison figure), report.yaml (the
+notes, reader labels for codes), figures.yaml (Table 1, Figures 1-6 and the comparison figure),
+releases.yaml (statistics status, release dates and contact per survey year), report.yaml (the
 report's sections and sentences) and report.html.j2 (its layout).
+
+`release_problems(year, synthetic)` says why a year's publication is not ready to release
+(empty when it is); the pipeline's gate refuses to publish while it says anything.
 """
 
 from __future__ import annotations
@@ -18,15 +22,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from iom_pipeline.publication.config import FigureSpec, Settings, figure_specs, load_settings
+from iom_pipeline.publication.release import Release, release_for, release_problems
 
 if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = [
     "FigureSpec",
+    "Release",
     "Settings",
     "figure_specs",
     "load_settings",
+    "release_for",
+    "release_problems",
     "render_figures",
     "render_publication",
     "render_report",

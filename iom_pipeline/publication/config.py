@@ -12,8 +12,12 @@ from iom_pipeline.paths import ASSETS_DIR, load_yaml
 
 PUBLICATION_ASSETS = ASSETS_DIR / "publication"
 FIGURE_KINDS = ("table", "bar", "comparison")
-SORTS = ("descending", "questionnaire")
+ORDERS = ("size", "questionnaire")
+# figures.yaml's earlier key `sort` and its values, still read.
+LEGACY_SORTS = {"descending": "size", "questionnaire": "questionnaire"}
 ORIENTATIONS = ("horizontal", "vertical")
+# The kinds of code in the marts that readers could see, and so need a label (publication.yaml).
+CODE_KINDS = ("outcome", "reason", "warning", "unit")
 
 
 @dataclass(frozen=True)
@@ -35,7 +39,7 @@ class FigureSpec:
     question_id: str | None = None
     questions: tuple[str, ...] = ()
     options: tuple[str, ...] | None = None
-    sort: str = "descending"
+    order: str = "size"  # size (largest published percentage first) | questionnaire
     keep_last: tuple[str, ...] = ()
     orientation: str = "horizontal"
     base: str = ""
@@ -47,6 +51,11 @@ class FigureSpec:
     @property
     def sheet_name(self) -> str:
         return self.number.replace(" ", "_")
+
+    @property
+    def sort(self) -> str:
+        """The order under its earlier name: `descending` for size order."""
+        return "descending" if self.order == "size" else self.order
 
     @property
     def is_figure(self) -> bool:
@@ -65,19 +74,97 @@ class Settings:
     publisher: str
     source: str
     period: str
-    contact: str
     synthetic_warning: str
     png_dpi: int
     quantifiers: tuple[dict, ...]
     notes: tuple[dict, ...]
-    outcomes: dict[str, str] = field(default_factory=dict)
-    reasons: dict[str, str] = field(default_factory=dict)
-    warnings: dict[str, str] = field(default_factory=dict)
+    # kind (outcome, reason, warning, unit) -> code -> {"label": ..., "description": ...}
+    labels: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
+    no_reason_label: str = "None"
+    change_note: str = ""
+    releases: Releases | None = None  # releases.yaml; None: read it when asked
 
     def with_overrides(self, **overrides: Any) -> Settings:
         from dataclasses import replace
 
         return replace(self, **overrides)
+
+    def has_label(self, kind: str, code: Any) -> bool:
+        return str(code) in self.labels.get(kind, {})
+
+    def label(self, kind: str, code: Any) -> str:
+        """How a code reads in a table cell: its configured label, or the code made readable
+        ("unknown_csp" -> "Unknown csp") so that no internal code reaches a reader."""
+        entry = self.labels.get(kind, {}).get(str(code))
+        return entry["label"] if entry else humanise(str(code))
+
+    def description(self, kind: str, code: Any) -> str:
+        entry = self.labels.get(kind, {}).get(str(code))
+        return entry.get("description", "") if entry else ""
+
+    def release_config(self) -> Releases:
+        return self.releases if self.releases is not None else load_releases()
+
+
+@dataclass(frozen=True)
+class Releases:
+    """releases.yaml: release metadata per survey year."""
+
+    statuses: dict[str, str]  # status -> the sentence that explains it to readers
+    synthetic: dict[str, Any]  # what a publication of synthetic data shows
+    unreleased: dict[str, Any]  # what a real year without an entry shows (the check stops it)
+    years: dict[int, dict[str, Any]]
+    source: str = "assets/publication/releases.yaml"
+
+
+RELEASE_FIELDS = ("status", "published", "next_update", "contact_name", "contact_email")
+
+
+def humanise(code: str) -> str:
+    """'exclusive_option_with_other' -> 'Exclusive option with other'."""
+    text = " ".join(code.replace("_", " ").split())
+    return text[:1].upper() + text[1:]
+
+
+def _labels(doc: dict) -> dict[str, dict[str, dict[str, str]]]:
+    out: dict[str, dict[str, dict[str, str]]] = {}
+    for kind, codes in (doc.get("labels") or {}).items():
+        if kind not in CODE_KINDS:
+            raise ValueError(f"publication.yaml: labels has kind {kind!r}; expected one of {CODE_KINDS}")
+        out[kind] = {}
+        for code, entry in (codes or {}).items():
+            if isinstance(entry, str):
+                entry = {"label": entry}
+            if not entry.get("label"):
+                raise ValueError(f"publication.yaml: labels.{kind}.{code} has no label")
+            out[kind][str(code)] = {k: _clean(v) for k, v in entry.items() if k in ("label", "description")}
+    return out
+
+
+def releases_from_doc(doc: dict, source: str = "assets/publication/releases.yaml") -> Releases:
+    def entry(value: Any, where: str) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise ValueError(f"{source}: {where} must be a mapping of {', '.join(RELEASE_FIELDS)}")
+        unknown = sorted(set(value) - set(RELEASE_FIELDS))
+        if unknown:
+            raise ValueError(f"{source}: {where} has unknown fields {unknown}")
+        return {k: (_clean(v) if isinstance(v, str) else v) for k, v in value.items()}
+
+    years = {}
+    for year, value in (doc.get("years") or {}).items():
+        years[int(year)] = entry(value, f"years.{year}")
+    return Releases(
+        statuses={str(k): _clean(v) for k, v in (doc.get("statuses") or {}).items()},
+        synthetic=entry(doc.get("synthetic") or {}, "synthetic"),
+        unreleased=entry(doc.get("unreleased") or {}, "unreleased"),
+        years=years,
+        source=source,
+    )
+
+
+@cache
+def load_releases() -> Releases:
+    return releases_from_doc(_load_yaml("releases.yaml"))
 
 
 def _load_yaml(name: str, directory: Path | None = None) -> dict:
@@ -114,14 +201,14 @@ def load_settings() -> Settings:
         publisher=_clean(doc.get("publisher", "")),
         source=_clean(doc["source"]),
         period=_clean(doc.get("period", "{{ year }}")),
-        contact=_clean(doc.get("contact", "")),
         synthetic_warning=_clean(doc.get("synthetic_warning", "")),
         png_dpi=int(doc.get("png_dpi", 150)),
         quantifiers=tuple(doc.get("quantifiers", ())),
         notes=tuple({**n, "text": _clean(n["text"])} for n in doc.get("notes", ())),
-        outcomes=dict(doc.get("outcomes", {})),
-        reasons=dict(doc.get("reasons", {})),
-        warnings=dict(doc.get("warnings", {})),
+        labels=_labels(doc),
+        no_reason_label=_clean(doc.get("no_reason_label", "None")),
+        change_note=_clean(doc.get("change_note", "")),
+        releases=load_releases(),
     )
 
 
@@ -143,13 +230,32 @@ def option_texts() -> dict[str, dict[str, OptionText]]:
     return out
 
 
+def _order(entry: dict, defaults: dict) -> str:
+    """`order: size | questionnaire`; the earlier `sort: descending | questionnaire` still reads."""
+    orders = []
+    for source in (entry, defaults):
+        if "order" in source:
+            orders.append(source["order"])
+        elif "sort" in source:
+            if source["sort"] not in LEGACY_SORTS:
+                raise ValueError(f"figures.yaml: {entry.get('id')} has sort {source['sort']!r}")
+            orders.append(LEGACY_SORTS[source["sort"]])
+        if orders:
+            break
+    if "order" in entry and "sort" in entry and LEGACY_SORTS.get(entry["sort"]) != entry["order"]:
+        raise ValueError(f"figures.yaml: {entry.get('id')} has both order {entry['order']!r} and sort {entry['sort']!r}")
+    order = orders[0] if orders else "size"
+    if order not in ORDERS:
+        raise ValueError(f"figures.yaml: {entry.get('id')} has order {order!r}; expected one of {ORDERS}")
+    return order
+
+
 def _spec(entry: dict, defaults: dict) -> FigureSpec:
     merged = {**defaults, **entry}
     kind = merged.get("kind", "bar")
     if kind not in FIGURE_KINDS:
         raise ValueError(f"figures.yaml: {entry.get('id')} has kind {kind!r}; expected one of {FIGURE_KINDS}")
-    if merged.get("sort", "descending") not in SORTS:
-        raise ValueError(f"figures.yaml: {entry.get('id')} has sort {merged.get('sort')!r}")
+    order = _order(entry, defaults)
     if merged.get("orientation", "horizontal") not in ORIENTATIONS:
         raise ValueError(f"figures.yaml: {entry.get('id')} has orientation {merged.get('orientation')!r}")
     if kind == "table" and not merged.get("questions"):
@@ -166,7 +272,7 @@ def _spec(entry: dict, defaults: dict) -> FigureSpec:
         question_id=merged.get("question_id"),
         questions=_tuple(merged.get("questions")),
         options=None if options is None else _tuple(options),
-        sort=merged.get("sort", "descending"),
+        order=order,
         keep_last=_tuple(merged.get("keep_last")),
         orientation=merged.get("orientation", "horizontal"),
         base=_clean(merged.get("base", "")),

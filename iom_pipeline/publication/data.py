@@ -13,7 +13,7 @@ from functools import cached_property
 
 import pandas as pd
 
-from iom_pipeline.publication.config import OptionText, Settings, load_settings, option_texts
+from iom_pipeline.publication.config import OptionText, Settings, humanise, load_settings, option_texts
 from iom_pipeline.publication.numbers import half_up, is_missing, pct_half_up
 from iom_pipeline.publication.suppression import is_suppressed
 
@@ -66,6 +66,10 @@ def _as_bool(value) -> bool:
     if isinstance(value, str):
         return value.strip().lower() in ("true", "t", "1", "yes")
     return bool(value)
+
+
+def _text_or(value, default: str) -> str:
+    return default if is_missing(value) or not str(value).strip() else str(value)
 
 
 def _as_int(value) -> int | None:
@@ -127,6 +131,11 @@ class Stat:
     @property
     def available(self) -> bool:
         return not self.suppressed and self.pct_rounded is not None
+
+    @property
+    def published_pct(self) -> int:
+        """The whole percentage readers see: the key of size order."""
+        return self.pct_rounded
 
     @property
     def ci_lower_1dp(self) -> float | None:
@@ -216,14 +225,15 @@ class SummaryView:
         self,
         question_id: str,
         options: tuple[str, ...] | None,
-        sort: str = "questionnaire",
+        order: str = "questionnaire",
         keep_last: tuple[str, ...] = (),
     ) -> list[Stat]:
         """The options a figure shows, in its order.
 
-        `descending` sorts by the unrounded percentage, ties in questionnaire order. Suppressed
-        rows keep questionnaire order after the others (their percentages are not published,
-        so they cannot rank), and `keep_last` options go at the very end in the order listed.
+        `size` puts the largest published percentage first; options whose published
+        percentages are equal keep questionnaire order. Suppressed rows keep questionnaire
+        order after the others (their percentages are not published, so they cannot rank), and
+        `keep_last` options go at the very end in the order listed.
         """
         if options is None:
             stats = self.options(question_id)
@@ -231,19 +241,35 @@ class SummaryView:
             stats = [self.get(question_id, o) for o in options if self.has(question_id, o)]
             if not stats:
                 raise MissingData(f"{self.year}: none of {question_id}/{list(options)} is in question_summary")
-        last = [s for o in keep_last for s in stats if s.option_id == o]
-        body = [s for s in stats if s.option_id not in keep_last]
-        if sort == "descending":
-            shown = [s for s in body if s.available]
-            hidden = [s for s in body if not s.available]
-            shown.sort(key=lambda s: -(s.pct or 0.0))  # stable: ties keep the listed order
-            body = shown + hidden
-        return body + last
+        return in_order(stats, order, keep_last)
+
+
+def in_order(rows: list, order: str, keep_last: tuple[str, ...] = ()) -> list:
+    """Rows (Stat or ComparisonRow, given in questionnaire order) in a figure's order.
+
+    Size order ranks by the published (rounded) percentage, so that bars a reader sees as
+    equal stay in questionnaire order. `descending`, the earlier name of `size`, is accepted.
+    """
+    if order not in ("size", "descending", "questionnaire"):
+        raise ValueError(f"unknown order {order!r}")
+    last = [r for o in keep_last for r in rows if r.option_id == o]
+    body = [r for r in rows if r.option_id not in keep_last]
+    if order in ("size", "descending"):
+        shown = [r for r in body if r.available]
+        hidden = [r for r in body if not r.available]
+        shown.sort(key=lambda r: -r.published_pct)  # stable: ties keep questionnaire order
+        body = shown + hidden
+    return body + last
 
 
 @dataclass(frozen=True)
 class ComparisonRow:
-    """One (question, option) of marts.year_comparison, as published."""
+    """One (question, option) of marts.year_comparison, as published.
+
+    Each year's figures are suppressed for that year's own base (`suppressed_from`,
+    `suppressed_to`). The change and its significance are published only when both years'
+    figures are: with one of them shown, the change would give the other away.
+    """
 
     question_id: str
     option_id: str
@@ -262,8 +288,15 @@ class ComparisonRow:
     pct_to_rounded: int | None
     change_pp: float | None
     significant: bool
-    suppressed: bool
+    suppressed_from: bool
+    suppressed_to: bool
     option_order: int
+    question_text: str = ""
+
+    @property
+    def suppressed(self) -> bool:
+        """Either year suppressed: the change (and so the comparison) is not published."""
+        return self.suppressed_from or self.suppressed_to
 
     @property
     def available(self) -> bool:
@@ -272,6 +305,10 @@ class ComparisonRow:
     @property
     def pct(self) -> float | None:  # sorting key, as for Stat
         return self.pct_to
+
+    @property
+    def published_pct(self) -> int:
+        return self.pct_to_rounded
 
     @property
     def change_rounded(self) -> int | None:
@@ -308,7 +345,7 @@ def comparison_rows(
         q, o = str(row.question_id), str(row.option_id)
         stat = view.get(q, o) if view is not None and view.has(q, o) else None
         override = _option_text(q, o)
-        label = override.label or (stat.label if stat else None) or str(getattr(row, "option_label", o))
+        label = override.label or (stat.label if stat else None) or _text_or(getattr(row, "option_label", None), humanise(o))
         base_from, base_to = _as_int(row.base_n_from), _as_int(row.base_n_to)
         n_from, n_to = _as_int(row.n_from), _as_int(row.n_to)
         rows.append(
@@ -334,8 +371,10 @@ def comparison_rows(
                 ),
                 change_pp=_as_float(row.change_pp),
                 significant=_as_bool(row.significant),
-                suppressed=is_suppressed(base_from, settings) or is_suppressed(base_to, settings),
+                suppressed_from=is_suppressed(base_from, settings),
+                suppressed_to=is_suppressed(base_to, settings),
                 option_order=stat.option_order if stat else 1000 + position,
+                question_text=stat.question_text if stat else _text_or(getattr(row, "question_text", None), humanise(q)),
             )
         )
     rows.sort(key=lambda r: r.option_order)

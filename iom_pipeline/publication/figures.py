@@ -18,7 +18,7 @@ import pandas as pd
 
 from iom_pipeline.publication import style
 from iom_pipeline.publication.config import FigureSpec, Settings, figure_specs, load_settings
-from iom_pipeline.publication.data import ComparisonRow, MissingData, Stat, SummaryView, lower_first
+from iom_pipeline.publication.data import ComparisonRow, MissingData, Stat, SummaryView, in_order, lower_first
 from iom_pipeline.publication.safe_text import write_csv
 from iom_pipeline.publication.tables import (
     PublishedTable,
@@ -105,8 +105,10 @@ def bar_data(spec: FigureSpec, view: SummaryView, settings: Settings) -> FigureD
     tracker = Tracker()
     proxies = [StatProxy(s, tracker, settings) for s in stats]
     excluded = set(spec.headline_exclude)
-    candidates = [p for p in proxies if p.option_id not in excluded]
-    ranked = sorted(candidates, key=lambda p: -(p._stat.pct or 0.0)) if candidates else []
+    # The headline ranks as size order does, so it names the bars a reader sees first.
+    by_size = in_order([s for s in stats if s.option_id not in excluded], "size")
+    proxy_of = {id(s): p for s, p in zip(stats, proxies)}
+    ranked = [proxy_of[id(s)] for s in by_size]
     ctx = {
         **make_helpers(view, tracker, settings),
         "year": view.year,
@@ -192,16 +194,17 @@ def comparison_figure_data(
     plain = title.split(": ", 1)[1] if ": " in title else title
     headline, finding = _headline(spec, ctx, plain)
     y0, y1 = ctx0["year_from"], view.year
-    from_labels = [_bar_label(r.pct_from_rounded, r.suppressed, settings) for r in rows]
-    to_labels = [_bar_label(r.pct_to_rounded, r.suppressed, settings) for r in rows]
+    # Each year's bar is suppressed for that year's own base.
+    from_labels = [_bar_label(r.pct_from_rounded, r.suppressed_from, settings) for r in rows]
+    to_labels = [_bar_label(r.pct_to_rounded, r.suppressed_to, settings) for r in rows]
     series = [
         Series(
             str(y0),
-            [None if r.suppressed else r.pct_from_rounded for r in rows],
+            [None if r.suppressed_from else r.pct_from_rounded for r in rows],
             from_labels,
             style.CATEGORICAL[1],
         ),
-        Series(str(y1), [None if r.suppressed else r.pct_to_rounded for r in rows], to_labels, style.CATEGORICAL[0]),
+        Series(str(y1), [None if r.suppressed_to else r.pct_to_rounded for r in rows], to_labels, style.CATEGORICAL[0]),
     ]
     series_text = "; ".join(
         f"{lower_first(r.label)} {a} in {y0} and {b} in {y1}" for r, a, b in zip(rows, from_labels, to_labels)

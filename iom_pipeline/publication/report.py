@@ -20,6 +20,7 @@ import pandas as pd
 from iom_pipeline.publication.config import Settings, figure_spec, load_settings, report_config, template_path
 from iom_pipeline.publication.data import SummaryView, comparison_rows
 from iom_pipeline.publication.numbers import fmt_int, fmt_signed, is_missing
+from iom_pipeline.publication.release import EMAIL, is_placeholder, release_for
 from iom_pipeline.publication.tables import PublishedTable, build_tables, plain_heading
 from iom_pipeline.publication.text import render_sentence, render_text
 
@@ -236,6 +237,10 @@ def render_report(
     marts: question_summary, submission_outcome, quality_warning, year_comparison (may be
     empty). figures: what render_figures returned (their SVGs are inlined). synthetic: the
     input is the synthetic reconstruction, so the report carries a warning banner.
+
+    The release metadata (status, dates, contact) comes from releases.yaml. Missing or
+    placeholder metadata is shown as it stands and does not stop the report: the release
+    check (`release.release_problems`) is what refuses to publish it.
     """
     import jinja2
 
@@ -302,6 +307,8 @@ def render_report(
         blocks(quality_cfg.get("show")),
     )
 
+    release = release_for(year, synthetic, settings)
+
     # Main findings: each table's and figure's headline, in report order.
     findings: list[str] = []
     table_1 = tables.get("table_1")
@@ -320,7 +327,12 @@ def render_report(
         "lead": render_text(" ".join(str(config.get("lead", "")).split()), simple),
         "publisher": settings.publisher,
         "source": render_text(settings.source, simple),
-        "contact": settings.contact,
+        "release": release,
+        "contact_href": (
+            f"mailto:{release.contact_email}"
+            if not is_placeholder(release.contact_email) and EMAIL.match(release.contact_email)
+            else None
+        ),
         "synthetic": bool(synthetic),
         "synthetic_warning": render_text(settings.synthetic_warning, simple),
         "findings": findings,

@@ -6,7 +6,10 @@ A1 and its notes in the rows below (no blank rows, no merged cells); the table f
 single header row. Shorthand such as [c] sits in the cells and is explained on the Notes sheet.
 
 Both files are written from the same sheet layout (`workbook_layout`), so their content is
-the same; ODS is written with odfpy directly. Every cell passes through `safe_cell`.
+the same; ODS is written with odfpy directly. Every cell passes through `safe_cell`. Numbers are
+stored as numbers and shown through one set of formats (`FORMATS`): the XLSX number format, the
+ODS data style and the text an ODS cell carries are all derived from it, so a change of +1
+reads "+1" in both files, and a count of 1234 "1,234".
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from typing import Any
 import pandas as pd
 
 from iom_pipeline.publication.config import Settings, load_settings
+from iom_pipeline.publication.release import release_for
 from iom_pipeline.publication.safe_text import safe_cell, write_csv
 from iom_pipeline.publication.tables import (
     Column,
@@ -28,7 +32,59 @@ from iom_pipeline.publication.tables import (
 )
 from iom_pipeline.publication.text import render_text
 
-NUMBER_FORMATS = {"year": "0", "int": "#,##0", "pct": "0", "ci": "0.0", "change": "+0;-0;0"}
+
+
+@dataclass(frozen=True)
+class NumberFormat:
+    """How a column's numbers are shown: decimal places, thousands separators, and whether a
+    positive number carries a plus sign (changes). `places=None` is the spreadsheet's General."""
+
+    places: int | None
+    grouping: bool = False
+    signed: bool = False
+
+    @property
+    def excel(self) -> str:
+        """The XLSX number format code: '0', '#,##0', '0.0', '+0;-0;0'."""
+        if self.places is None:
+            return "General"
+        body = ("#,##0" if self.grouping else "0") + ("." + "0" * self.places if self.places else "")
+        return f"+{body};-{body};{body}" if self.signed else body
+
+    def text(self, value: int | float) -> str:
+        """The number as the format shows it; what an ODS cell carries as its text."""
+        if self.places is None:
+            return str(value) if isinstance(value, int) else f"{value:.10g}"
+        magnitude = f"{abs(value):,.{self.places}f}" if self.grouping else f"{abs(value):.{self.places}f}"
+        if float(magnitude.replace(",", "")) == 0:
+            return magnitude
+        if value < 0:
+            return "-" + magnitude
+        return ("+" if self.signed else "") + magnitude
+
+
+GENERAL = NumberFormat(None)
+FORMATS = {
+    "year": NumberFormat(0),
+    "int": NumberFormat(0, grouping=True),
+    "pct": NumberFormat(0),
+    "ci": NumberFormat(1),
+    "change": NumberFormat(0, signed=True),
+}
+# The XLSX codes, by column kind (text and flag columns hold text: General).
+NUMBER_FORMATS = {kind: fmt.excel for kind, fmt in FORMATS.items()}
+
+
+def number_format(kind: str) -> NumberFormat:
+    return FORMATS.get(kind, GENERAL)
+
+
+def cell_value(value: Any) -> Any:
+    """A value as both files store it: formulas neutralised, numbers as numbers, flags as words."""
+    value = safe_cell(value)
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    return value
 
 
 @dataclass
@@ -69,12 +125,20 @@ def workbook_layout(
     symbol = settings.suppression_symbol
     title = render_text(settings.title, ctx)
 
+    release = release_for(year, synthetic, settings)
     cover_lines: list[tuple[str, str]] = [
         (f"This spreadsheet holds the tables published with the report for the {year} survey year.", "text"),
     ]
     if synthetic:
         cover_lines += [("Warning: synthetic data", "heading"), (render_text(settings.synthetic_warning, ctx), "text")]
+    cover_lines += [("Statistics status", "heading"), (release.status, "text")]
+    if release.status_description:
+        cover_lines.append((release.status_description, "text"))
     cover_lines += [
+        ("Publication date", "heading"),
+        (release.published, "text"),
+        ("Next update", "heading"),
+        (release.next_update, "text"),
         ("Period covered", "heading"),
         (render_text(settings.period, ctx), "text"),
         ("Source", "heading"),
@@ -82,7 +146,7 @@ def workbook_layout(
         ("Publisher", "heading"),
         (settings.publisher, "text"),
         ("Contact", "heading"),
-        (settings.contact, "text"),
+        *[(part, "text") for part in (release.contact_name, release.contact_email) if part],
         ("Notes and shorthand", "heading"),
         (f"Notes are on the Notes sheet; it explains shorthand such as {symbol}.", "text"),
     ]
@@ -189,9 +253,9 @@ def write_xlsx(sheets: list[Sheet], path: Path, title: str, publisher: str) -> P
         for r, values in enumerate(sheet.rows, start=hr + 1):
             for col, value in enumerate(values, start=1):
                 kind = sheet.kinds[col - 1]
-                cell = ws.cell(row=r, column=col, value=safe_cell(value))
-                if isinstance(cell.value, (int, float)) and not isinstance(cell.value, bool):
-                    cell.number_format = NUMBER_FORMATS.get(kind, "General")
+                cell = ws.cell(row=r, column=col, value=cell_value(value))
+                if isinstance(cell.value, (int, float)):
+                    cell.number_format = number_format(kind).excel
                 elif kind not in ("text", "flag"):
                     cell.alignment = right  # shorthand such as [c] in a numeric column
                 if sheet.links.get(col - 1) and isinstance(value, str):
@@ -213,7 +277,7 @@ def write_ods(sheets: list[Sheet], path: Path, title: str, publisher: str) -> Pa
     from odf import dc, meta
     from odf.number import Number, NumberStyle, Text as NumberText
     from odf.opendocument import OpenDocumentSpreadsheet
-    from odf.style import ParagraphProperties, Style, TableCellProperties, TableColumnProperties, TextProperties
+    from odf.style import Map, ParagraphProperties, Style, TableCellProperties, TableColumnProperties, TextProperties
     from odf.table import Table, TableColumn, TableRow, TableCell
     from odf.text import A, P
 
@@ -242,19 +306,31 @@ def write_ods(sheets: list[Sheet], path: Path, title: str, publisher: str) -> Pa
         doc.automaticstyles.addElement(style)
         return style
 
-    # Number formats, as in the XLSX.
-    def number_style(name: str, places: int, grouping: bool = False, sign: bool = False) -> NumberStyle:
+    # Number formats, from the same FORMATS as the XLSX's. A signed format is three styles, as
+    # spreadsheet programs write "+0;-0;0": the plain one (zero), mapped to a "+" style for
+    # positive numbers and a "-" style for negative ones.
+    def number_style(name: str, fmt: NumberFormat, prefix: str = "", maps: tuple = ()) -> NumberStyle:
         ns = NumberStyle(name=name)
-        if sign:
-            ns.addElement(NumberText(text="+"))
-        ns.addElement(Number(decimalplaces=str(places), minintegerdigits="1", grouping="true" if grouping else "false"))
-        doc.automaticstyles.addElement(ns)
+        if prefix:
+            ns.addElement(NumberText(text=prefix))
+        ns.addElement(Number(decimalplaces=str(fmt.places), minintegerdigits="1",
+                             grouping="true" if fmt.grouping else "false"))
+        for condition, target in maps:
+            ns.addElement(Map(condition=condition, applystylename=target))
+        # Common styles: odfpy drops automatic styles that only a style:map refers to.
+        doc.styles.addElement(ns)
         return ns
 
-    number_style("N0", 0)
-    number_style("N0G", 0, grouping=True)
-    number_style("N1", 1)
-    data_styles = {"year": "N0", "int": "N0G", "pct": "N0", "ci": "N1", "change": "N0"}
+    data_styles: dict[str, str] = {}
+    for kind, fmt in FORMATS.items():
+        name = f"N_{kind}"
+        if fmt.signed:
+            number_style(f"{name}_pos", fmt, "+")
+            number_style(f"{name}_neg", fmt, "-")
+            number_style(name, fmt, maps=(("value()>0", f"{name}_pos"), ("value()<0", f"{name}_neg")))
+        else:
+            number_style(name, fmt)
+        data_styles[kind] = name
     number_cells = {kind: cell_style(f"ce_{kind}", data_style=ds) for kind, ds in data_styles.items()}
     title_style = cell_style("ce_title", bold=True, size="15pt")
     heading_style = cell_style("ce_heading", bold=True, size="12pt")
@@ -283,15 +359,14 @@ def write_ods(sheets: list[Sheet], path: Path, title: str, publisher: str) -> Pa
         return cell
 
     def value_cell(value: Any, kind: str, link: str | None = None) -> TableCell:
-        value = safe_cell(value)
+        value = cell_value(value)
         if value is None:
             return TableCell()
-        if isinstance(value, bool):
-            value = "Yes" if value else "No"
         if isinstance(value, (int, float)):
-            cell = TableCell(valuetype="float", value=str(value), stylename=number_cells.get(kind, number_cells["int"]))
-            shown = f"{value:.1f}" if kind == "ci" else (f"{value:+d}" if kind == "change" and isinstance(value, int) and value else str(value))
-            cell.addElement(P(text=shown))
+            style = number_cells.get(kind)
+            cell = TableCell(valuetype="float", value=str(value), stylename=style) if style else TableCell(
+                valuetype="float", value=str(value))
+            cell.addElement(P(text=number_format(kind).text(value)))
             return cell
         style = right_style if kind not in ("text", "flag") else None
         return text_cell(str(value), style, link)

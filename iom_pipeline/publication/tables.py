@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 
 from iom_pipeline.publication.config import FigureSpec, Settings, figure_specs, load_settings
-from iom_pipeline.publication.data import ComparisonRow, MissingData, Stat, SummaryView, comparison_rows
+from iom_pipeline.publication.data import ComparisonRow, MissingData, Stat, SummaryView, comparison_rows, in_order
 from iom_pipeline.publication.numbers import is_missing
 from iom_pipeline.publication.text import render_text
 
@@ -121,7 +121,7 @@ def question_table(spec: FigureSpec, view: SummaryView, settings: Settings) -> P
     for question_id in spec.questions:
         if not view.has(question_id):
             continue
-        stats = view.select(question_id, spec.options, sort="questionnaire")
+        stats = view.select(question_id, spec.options, order="questionnaire")
         for stat in stats:
             rows.append({"question": stat.question_text, "answer": stat.label, **stat_cells(stat, settings)})
     if not rows:
@@ -147,7 +147,7 @@ def question_table(spec: FigureSpec, view: SummaryView, settings: Settings) -> P
 
 
 def figure_rows(spec: FigureSpec, view: SummaryView) -> list[Stat]:
-    return view.select(spec.question_id, spec.options, sort=spec.sort, keep_last=spec.keep_last)
+    return view.select(spec.question_id, spec.options, order=spec.order, keep_last=spec.keep_last)
 
 
 def figure_table(spec: FigureSpec, view: SummaryView, settings: Settings) -> PublishedTable | None:
@@ -178,13 +178,7 @@ def comparison_data(
     rows = comparison_rows(year_comparison, view.year, spec.question_id, settings, view)
     if spec.options is not None:
         rows = [r for r in rows if r.option_id in spec.options]
-    excluded = set(spec.keep_last)
-    body = [r for r in rows if r.option_id not in excluded]
-    last = [r for o in spec.keep_last for r in rows if r.option_id == o]
-    if spec.sort == "descending":
-        shown = sorted((r for r in body if r.available), key=lambda r: -(r.pct_to or 0.0))
-        body = shown + [r for r in body if not r.available]
-    return body + last
+    return in_order(rows, spec.order, spec.keep_last)
 
 
 def comparison_context(rows: list[ComparisonRow], year: int) -> dict[str, Any]:
@@ -196,6 +190,58 @@ def comparison_context(rows: list[ComparisonRow], year: int) -> dict[str, Any]:
     }
 
 
+def comparison_cells(r: ComparisonRow, settings: Settings) -> dict[str, Any]:
+    """A comparison row's published cells. Each year's percentage and count are suppressed for
+    that year's own base; the change and its significance whenever either year's is (a change
+    beside one published percentage would give the other away)."""
+    symbol, missing = settings.suppression_symbol, settings.not_available_symbol
+
+    def cell(suppressed: bool, value: Any) -> Any:
+        return symbol if suppressed else (missing if is_missing(value) else value)
+
+    return {
+        "year_from": r.year_from,
+        "year_to": r.year_to,
+        "question_id": r.question_id,
+        "option_id": r.option_id,
+        "percentage_from": cell(r.suppressed_from, r.pct_from_rounded),
+        "percentage_to": cell(r.suppressed_to, r.pct_to_rounded),
+        "change_pp": cell(r.suppressed, r.change_rounded),
+        "significant": cell(r.suppressed, "Yes" if r.significant else "No"),
+        "number_from": cell(r.suppressed_from, r.n_from),
+        "number_to": cell(r.suppressed_to, r.n_to),
+        "base_from": r.base_n_from,
+        "base_to": r.base_n_to,
+    }
+
+
+def comparison_columns(y0: int, y1: int) -> list[Column]:
+    """The columns after the row's label, shared by Figure 7's table and the Comparison table."""
+    return [
+        Column("percentage_from", f"Percentage, {y0} [note {{rounding}}]", "pct", width=16),
+        Column("percentage_to", f"Percentage, {y1} [note {{rounding}}]", "pct", width=16),
+        Column("change_pp", "Change (percentage points) [note {comparison}]", "change", width=18),
+        Column("significant", "Statistically significant change [note {comparison}]", "flag", width=18),
+        Column("number_from", f"Number, {y0}", "int", width=12),
+        Column("number_to", f"Number, {y1}", "int", width=12),
+        Column("base_from", f"Base, {y0} [note {{bases}}]", "int", width=12),
+        Column("base_to", f"Base, {y1} [note {{bases}}]", "int", width=12),
+    ]
+
+
+COMPARISON_ID_COLUMNS = [
+    Column("year_from", "Previous survey year", "year", csv_only=True),
+    Column("year_to", "Survey year", "year", csv_only=True),
+    Column("question_id", "Question id", csv_only=True),
+    Column("option_id", "Option id", csv_only=True),
+]
+
+
+def with_change_note(notes: list[str], settings: Settings) -> list[str]:
+    """A table of changes says they come from unrounded percentages ("13, 13, +1")."""
+    return [*notes, settings.change_note] if settings.change_note else list(notes)
+
+
 def comparison_table(
     spec: FigureSpec, view: SummaryView, year_comparison: pd.DataFrame | None, settings: Settings
 ) -> PublishedTable | None:
@@ -203,47 +249,19 @@ def comparison_table(
     if not rows:
         return None
     ctx = comparison_context(rows, view.year)
-    symbol = settings.suppression_symbol
-
-    def cell(r: ComparisonRow, value: Any) -> Any:
-        return symbol if r.suppressed else (settings.not_available_symbol if is_missing(value) else value)
-
     y0, y1 = ctx["year_from"], view.year
-    table_rows = [
-        {
-            "year_from": y0,
-            "year_to": y1,
-            "question_id": r.question_id,
-            "option_id": r.option_id,
-            "category": r.label,
-            "percentage_from": cell(r, r.pct_from_rounded),
-            "percentage_to": cell(r, r.pct_to_rounded),
-            "change_pp": cell(r, r.change_rounded),
-            "significant": cell(r, "Yes" if r.significant else "No"),
-            "base_from": r.base_n_from,
-            "base_to": r.base_n_to,
-        }
-        for r in rows
-    ]
+    table_rows = [{**comparison_cells(r, settings), "category": r.label} for r in rows]
     return PublishedTable(
         id=spec.id,
         sheet_name=spec.sheet_name,
         title=_title(spec, view.year, settings, **ctx),
         columns=[
-            Column("year_from", "Previous survey year", "year", csv_only=True),
-            Column("year_to", "Survey year", "year", csv_only=True),
-            Column("question_id", "Question id", csv_only=True),
-            Column("option_id", "Option id", csv_only=True),
+            *COMPARISON_ID_COLUMNS,
             Column("category", "Category", width=48, row_header=True),
-            Column("percentage_from", f"Percentage, {y0} [note {{rounding}}]", "pct", width=16),
-            Column("percentage_to", f"Percentage, {y1} [note {{rounding}}]", "pct", width=16),
-            Column("change_pp", "Change (percentage points) [note {comparison}]", "change", width=18),
-            Column("significant", "Statistically significant change [note {comparison}]", "flag", width=18),
-            Column("base_from", f"Base, {y0} [note {{bases}}]", "int", width=12),
-            Column("base_to", f"Base, {y1} [note {{bases}}]", "int", width=12),
+            *comparison_columns(y0, y1),
         ],
         rows=table_rows,
-        notes=spec_notes(spec, view.year, settings, **ctx),
+        notes=with_change_note(spec_notes(spec, view.year, settings, **ctx), settings),
         note_refs=["rounding", "bases", "comparison"],
         source_years=f"{y0} and {y1}",
     )
@@ -258,51 +276,20 @@ def comparison_all_table(
         return None
     question_order = {q: i for i, q in enumerate(view.question_ids)}
     rows.sort(key=lambda r: (question_order.get(r.question_id, 10_000), r.option_order))
-    symbol = settings.suppression_symbol
-
-    def cell(r: ComparisonRow, value: Any) -> Any:
-        return symbol if r.suppressed else (settings.not_available_symbol if is_missing(value) else value)
-
     y0, y1 = rows[0].year_from, view.year
-    table_rows = []
-    for r in rows:
-        question = view.question_text(r.question_id) if view.has(r.question_id) else r.question_id
-        table_rows.append(
-            {
-                "year_from": y0,
-                "year_to": y1,
-                "question_id": r.question_id,
-                "option_id": r.option_id,
-                "question": question,
-                "answer": r.label,
-                "percentage_from": cell(r, r.pct_from_rounded),
-                "percentage_to": cell(r, r.pct_to_rounded),
-                "change_pp": cell(r, r.change_rounded),
-                "significant": cell(r, "Yes" if r.significant else "No"),
-                "base_from": r.base_n_from,
-                "base_to": r.base_n_to,
-            }
-        )
+    table_rows = [{**comparison_cells(r, settings), "question": r.question_text, "answer": r.label} for r in rows]
     return PublishedTable(
         id="comparison",
         sheet_name="Comparison",
         title=f"Changes between the {y0} and {y1} surveys",
         columns=[
-            Column("year_from", "Previous survey year", "year", csv_only=True),
-            Column("year_to", "Survey year", "year", csv_only=True),
-            Column("question_id", "Question id", csv_only=True),
-            Column("option_id", "Option id", csv_only=True),
+            *COMPARISON_ID_COLUMNS,
             Column("question", "Question", width=48, row_header=True),
             Column("answer", "Answer", width=36),
-            Column("percentage_from", f"Percentage, {y0} [note {{rounding}}]", "pct", width=16),
-            Column("percentage_to", f"Percentage, {y1} [note {{rounding}}]", "pct", width=16),
-            Column("change_pp", "Change (percentage points) [note {comparison}]", "change", width=18),
-            Column("significant", "Statistically significant change [note {comparison}]", "flag", width=18),
-            Column("base_from", f"Base, {y0} [note {{bases}}]", "int", width=12),
-            Column("base_to", f"Base, {y1} [note {{bases}}]", "int", width=12),
+            *comparison_columns(y0, y1),
         ],
         rows=table_rows,
-        notes=["Only questions and answers asked in both surveys are compared."],
+        notes=with_change_note(["Only questions and answers asked in both surveys are compared."], settings),
         note_refs=["rounding", "bases", "comparison"],
         group_by="question",
         source_years=f"{y0} and {y1}",
@@ -335,7 +322,7 @@ def bases_table(view: SummaryView, settings: Settings) -> PublishedTable:
                 "question_id": question_id,
                 "question": first.question_text,
                 "who": who,
-                "unit": "IOM arrangements" if first.unit == "arrangement" else "CSPs",
+                "unit": settings.label("unit", first.unit),
                 "base": first.base_n,
             }
         )
@@ -392,43 +379,45 @@ def _year_rows(df: pd.DataFrame | None, year: int) -> pd.DataFrame:
     return df
 
 
+def _rank(codes: list[str], order: list[str]) -> dict[str, int]:
+    """Configured codes in their configured order, others after them alphabetically."""
+    known = [c for c in order if c in codes]
+    return {c: i for i, c in enumerate(known + sorted(c for c in codes if c not in order))}
+
+
 def submissions_table(submission_outcome: pd.DataFrame | None, year: int, settings: Settings) -> PublishedTable | None:
     df = _year_rows(submission_outcome, year)
     if df.empty:
         return None
-    order = list(settings.outcomes) or sorted(df["outcome"].astype(str).unique())
-    reason_order = list(settings.reasons)
-    counts = (
-        df.assign(reason=df["reason"].where(df["reason"].notna(), None))
-        .groupby(["outcome", "reason"], dropna=False)
-        .size()
-        .reset_index(name="submissions")
-    )
-    counts["o_rank"] = counts["outcome"].map(lambda o: order.index(o) if o in order else len(order))
-    counts["r_rank"] = counts["reason"].map(
-        lambda r: -1 if is_missing(r) else (reason_order.index(r) if r in reason_order else len(reason_order))
-    )
-    counts = counts.sort_values(["o_rank", "r_rank", "outcome", "reason"], na_position="first", kind="stable")
-    rows = []
-    for r in counts.itertuples(index=False):
-        reason = None if is_missing(r.reason) else str(r.reason)
-        rows.append(
-            {
-                "survey_year": year,
-                "outcome": str(r.outcome),
-                "reason": reason or "None (counted)",
-                "description": settings.reasons.get(reason, "") if reason else settings.outcomes.get(str(r.outcome), ""),
-                "submissions": int(r.submissions),
-            }
-        )
+    counts: dict[tuple[str, str | None], int] = {}
+    for outcome, reason in zip(df["outcome"].astype(str), df["reason"]):
+        key = (outcome, None if is_missing(reason) else str(reason))
+        counts[key] = counts.get(key, 0) + 1
+    outcome_rank = _rank(sorted({o for o, _ in counts}), list(settings.labels.get("outcome", {})))
+    reason_rank = _rank(sorted({r for _, r in counts if r is not None}), list(settings.labels.get("reason", {})))
+    keys = sorted(counts, key=lambda k: (outcome_rank[k[0]], -1 if k[1] is None else reason_rank[k[1]]))
+    rows = [
+        {
+            "survey_year": year,
+            "outcome": outcome,
+            "reason": reason or "",
+            "outcome_label": settings.label("outcome", outcome),
+            "reason_label": settings.label("reason", reason) if reason else settings.no_reason_label,
+            "description": settings.description("reason", reason) if reason else settings.description("outcome", outcome),
+            "submissions": counts[(outcome, reason)],
+        }
+        for outcome, reason in keys
+    ]
     return PublishedTable(
         id="submissions",
         sheet_name="Submissions",
         title=f"Survey submissions by outcome and reason, {year}",
         columns=[
             Column("survey_year", "Survey year", "year", csv_only=True),
-            Column("outcome", "Outcome", width=18, row_header=True),
-            Column("reason", "Reason", width=30),
+            Column("outcome", "Outcome code", csv_only=True),
+            Column("reason", "Reason code", csv_only=True),
+            Column("outcome_label", "Outcome", width=22, row_header=True),
+            Column("reason_label", "Reason", width=34),
             Column("description", "Description", width=70),
             Column("submissions", "Number of submissions", "int", width=14),
         ],
@@ -442,14 +431,19 @@ def submissions_table(submission_outcome: pd.DataFrame | None, year: int, settin
 
 def warnings_table(quality_warning: pd.DataFrame | None, year: int, settings: Settings) -> PublishedTable:
     df = _year_rows(quality_warning, year)
-    order = list(settings.warnings)
     counts: dict[str, int] = {}
     if not df.empty:
-        counts = df.groupby("warning").size().astype(int).to_dict()
-    kinds = [w for w in order if w in counts] + sorted(w for w in counts if w not in order)
+        counts = {str(k): int(v) for k, v in df.groupby("warning").size().items()}
+    rank = _rank(sorted(counts), list(settings.labels.get("warning", {})))
     rows = [
-        {"survey_year": year, "warning": w, "description": settings.warnings.get(w, ""), "warnings": counts[w]}
-        for w in kinds
+        {
+            "survey_year": year,
+            "warning": w,
+            "warning_label": settings.label("warning", w),
+            "description": settings.description("warning", w),
+            "warnings": counts[w],
+        }
+        for w in sorted(counts, key=rank.get)
     ]
     return PublishedTable(
         id="warnings",
@@ -457,7 +451,8 @@ def warnings_table(quality_warning: pd.DataFrame | None, year: int, settings: Se
         title=f"Data-quality warnings by type, {year}",
         columns=[
             Column("survey_year", "Survey year", "year", csv_only=True),
-            Column("warning", "Warning", width=30, row_header=True),
+            Column("warning", "Warning code", csv_only=True),
+            Column("warning_label", "Warning", width=34, row_header=True),
             Column("description", "Description", width=70),
             Column("warnings", "Number of warnings", "int", width=14),
         ],

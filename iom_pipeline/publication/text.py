@@ -210,7 +210,7 @@ def make_helpers(view: SummaryView | None, tracker: Tracker, settings: Settings)
     def ranked(question_id: str, exclude: Iterable[str] = (), options: Iterable[str] | None = None) -> list[StatProxy]:
         """The question's options by percentage, highest first (suppressed ones last)."""
         chosen = tuple(options) if options is not None else None
-        stats = need_view().select(question_id, chosen, sort="descending")
+        stats = need_view().select(question_id, chosen, order="size")
         excluded = set(map(str, exclude))
         return [wrap(s) for s in stats if s.option_id not in excluded]
 
