@@ -1,77 +1,189 @@
-"""`make bench`: the pipeline against a plain pandas script and DuckDB's bare CSV read.
+"""`make bench`: what users run, timed in one session, written to docs/performance.md.
 
-For each size (default 10k, 100k and 1M rows) the same generated export is run through
-  - the pipeline: `iom run --year 2013`, end to end through Dagster (a fresh warehouse);
-  - the pandas script an analyst would write (bench/pandas_baseline.py, charts included);
-  - DuckDB alone: `read_csv` of the file into a table (the floor for anything that reads it);
-each in its own process, timed for wall time and whole-process peak memory (`/usr/bin/time -v`,
-or getrusage where that is missing). The pipeline's question_summary is checked against the
-baseline's. Results go to docs/performance.md (rewritten) and are printed.
+1. The reconstructed sample (`iom sample --year 2011 --year 2013` into a fresh data directory),
+   launched alternately as `iom run --year 2013` and as Dagster launches it
+   (`dagster asset materialize -m iom_pipeline.definitions --select '*' --partition 2013`),
+   several runs each: median wall time and peak memory.
+2. Generated exports of 10k, 100k and 1M rows whose responding CSPs grow with the rows
+   (about 900,000 at 1M), each through `iom run --year 2013` on a fresh warehouse, against the
+   plain pandas script (bench/pandas_baseline.py) and DuckDB's bare read of the CSV; the
+   pipeline's question_summary is compared with the script's.
+3. Per-step times (STEP_START to STEP_SUCCESS) and each SQL model's `build_seconds`, read after
+   each run from the Dagster instance's event log with Dagster's public API.
+
+Every command runs in its own process. Peak memory is the whole process tree's: the resident
+memory of the command and every process it starts, summed, sampled every 50 ms.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import re
 import shutil
+import statistics
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
-TIME = Path("/usr/bin/time")
-SAMPLE_RUNS = 7
-STAGES = {
-    # pipeline stage -> the Dagster steps (or SQL models) that make it up
-    "read": ["landing_files"],
-    "validate": ["staging_models", "audit__validation_failure"],
-    "match and deduplicate": ["int_submission_match", "int_submission_outcome"],
-    "model": ["int_answer_cells", "int_answers", "int_arrangements", "dim_csp", "csp_return", "arrangement",
-              "submission_outcome", "quality_warning", "int_csp_geography"],
-    "summarise": ["question_summary", "year_comparison"],
-    # audit__expectation_result is the wait for the Great Expectations suites, which run in the
-    # helper process while the figures and the report are drawn.
-    "check": ["mart_checks", "audit__expectation_result",
-              "publication__report_no_personal_data_in_publication"],
-    "publish": ["figures", "publication__report", "publication__spreadsheets", "publication__published"],
-}
+BIN = ROOT / ".venv" / "bin"
+YEAR = 2013
+SAMPLE_RUNS = 4  # per launcher, alternating
+SIZES = (10_000, 100_000, 1_000_000)
+# Nearly every row a different CSP, so the per-return models work on about 900k returns at 1M
+# rows (the 2013 shape, 3.5 rows per CSP and 63 % responding, gives under 200k).
+RESPONSE_RATE = 0.92
 
 
-def measure(cmd: list[str], env: dict | None = None) -> dict:
-    """Wall seconds and peak resident memory (MB) of one command, in its own process."""
-    env = {**os.environ, **(env or {})}
+# -- measuring a process tree -------------------------------------------------------------------
+
+
+def _children() -> dict[int, list[int]]:
+    tree: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", "rb") as fh:
+                stat = fh.read()
+        except OSError:
+            continue
+        ppid = int(stat[stat.rindex(b")") + 2:].split()[1])
+        tree.setdefault(ppid, []).append(int(entry.name))
+    return tree
+
+
+def _rss_kb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/statm", "rb") as fh:
+            return int(fh.read().split()[1]) * (os.sysconf("SC_PAGE_SIZE") // 1024)
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def _tree_rss_kb(root: int) -> int:
+    tree, total, pending = _children(), 0, [root]
+    while pending:
+        pid = pending.pop()
+        total += _rss_kb(pid)
+        pending.extend(tree.get(pid, ()))
+    return total
+
+
+def measure(cmd: list[str], env: dict | None = None, cwd: Path = ROOT) -> dict:
+    """Wall seconds and peak memory (MB) of the whole process tree of one command."""
     started = time.perf_counter()
-    if TIME.exists():
-        proc = subprocess.run([str(TIME), "-v", *cmd], env=env, capture_output=True, text=True)
-        peak_kb = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", proc.stderr).group(1))
-    else:
-        probe = "import resource, subprocess, sys; r = subprocess.run(sys.argv[1:]); " \
-                "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr); sys.exit(r.returncode)"
-        proc = subprocess.run([PYTHON, "-c", probe, *cmd], env=env, capture_output=True, text=True)
-        peak_kb = int(proc.stderr.strip().splitlines()[-1])
+    proc = subprocess.Popen(cmd, env={**os.environ, **(env or {})}, cwd=cwd,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    peak = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, _tree_rss_kb(proc.pid))
+            done.wait(0.05)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    output = proc.communicate()[0]
     wall = time.perf_counter() - started
+    done.set()
+    sampler.join()
     if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}")
-    return {"wall": wall, "peak_mb": peak_kb / 1024}
+        raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{output[-4000:]}")
+    return {"wall": wall, "peak_mb": peak / 1024}
 
 
-def generate(size: int, landing: Path) -> None:
-    if (landing / "survey_export.csv").exists():
-        return
-    subprocess.run([PYTHON, "-m", "iom_synthetic.scale", "--rows", str(size), "--out", str(landing),
-                    "--seed", "2013"], check=True, cwd=ROOT)
+# -- what the Dagster instance recorded ------------------------------------------------------------
 
 
-def stage_seconds(timings: dict) -> dict[str, float]:
-    steps, models = timings.get("steps", {}), timings.get("models", {})
-    out = {}
-    for stage, names in STAGES.items():
-        out[stage] = sum(steps.get(n, 0.0) + models.get(n, 0.0) for n in names)
-    return out
+def run_timings(dagster_home: Path) -> dict:
+    """Per-step and per-model seconds of the instance's latest run, from its event log."""
+    import dagster as dg
+
+    os.environ["DAGSTER_HOME"] = str(dagster_home)
+    with dg.DagsterInstance.get() as instance:
+        run = instance.get_runs(limit=1)[0]
+        started: dict[str, float] = {}
+        steps: dict[str, float] = {}
+        models: dict[str, float] = {}
+        first = last = None
+        for entry in instance.all_logs(run.run_id):
+            first = entry.timestamp if first is None else first
+            last = entry.timestamp
+            event = entry.dagster_event
+            if event is None:
+                continue
+            if event.event_type == dg.DagsterEventType.STEP_START:
+                started[entry.step_key] = entry.timestamp
+            elif event.event_type == dg.DagsterEventType.STEP_SUCCESS and entry.step_key in started:
+                steps[entry.step_key] = entry.timestamp - started[entry.step_key]
+            elif event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION:
+                materialization = entry.asset_materialization
+                seconds = materialization.metadata.get("build_seconds")
+                if seconds is not None:
+                    models[materialization.asset_key.path[-1]] = float(seconds.value)
+    return {"run_id": run.run_id, "status": run.status.value, "run_seconds": (last or 0) - (first or 0),
+            "steps": steps, "models": models}
+
+
+# -- the reconstructed sample -------------------------------------------------------------------
+
+
+def run_sample(work: Path) -> dict:
+    base = work / "sample"
+    shutil.rmtree(base, ignore_errors=True)
+    home = base / "dagster_home"
+    env = {"IOM_DATA_DIR": str(base), "DAGSTER_HOME": str(home), "IOM_WORKERS": "0"}
+    subprocess.run([str(BIN / "iom"), "sample", "--year", "2011", "--year", str(YEAR)], env={**os.environ, **env},
+                   check=True, capture_output=True)
+    home.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(ROOT / "dagster.yaml", home / "dagster.yaml")
+    # The first run creates the warehouse and Dagster's storage and registers the partition.
+    first = measure([str(BIN / "iom"), "run", "--year", str(YEAR)], env)
+    launchers = {
+        "iom run": [str(BIN / "iom"), "run", "--year", str(YEAR)],
+        "dagster asset materialize": [str(BIN / "dagster"), "asset", "materialize", "-m", "iom_pipeline.definitions",
+                                      "--select", "*", "--partition", str(YEAR)],
+    }
+    runs: dict[str, list[dict]] = {name: [] for name in launchers}
+    for _ in range(SAMPLE_RUNS):
+        for name, cmd in launchers.items():
+            runs[name].append(measure(cmd, env))
+    timings = run_timings(home)
+    return {
+        "first": first,
+        "launchers": {
+            name: {
+                "median": statistics.median(r["wall"] for r in rs),
+                "range": (min(r["wall"] for r in rs), max(r["wall"] for r in rs)),
+                "peak_mb": max(r["peak_mb"] for r in rs),
+            }
+            for name, rs in runs.items()
+        },
+        "timings": timings,
+        "dagster_import": measure([PYTHON, "-c", "import dagster"])["wall"],
+    }
+
+
+# -- generated exports ----------------------------------------------------------------------------
+
+
+def generate(size: int, landing: Path) -> dict:
+    marker = landing / "generated.txt"
+    spec = f"rows={size} csps={size} response_rate={RESPONSE_RATE} seed={YEAR}"
+    if marker.exists() and marker.read_text() == spec:
+        return {}
+    shutil.rmtree(landing, ignore_errors=True)
+    out = subprocess.run([PYTHON, "-m", "iom_synthetic.scale", "--rows", str(size), "--csps", str(size),
+                          "--response-rate", str(RESPONSE_RATE), "--out", str(landing), "--seed", str(YEAR)],
+                         check=True, cwd=ROOT, capture_output=True, text=True)
+    marker.write_text(spec)
+    return {"log": out.stdout}
 
 
 def compare(pipeline_db: Path, baseline_csv: Path) -> str:
@@ -79,7 +191,7 @@ def compare(pipeline_db: Path, baseline_csv: Path) -> str:
     import pandas as pd
 
     con = duckdb.connect(str(pipeline_db), read_only=True)
-    got = con.execute("select question_id, option_id, base_n, n from marts.question_summary where survey_year = 2013").df()
+    got = con.execute(f"select question_id, option_id, base_n, n from marts.question_summary where survey_year = {YEAR}").df()
     con.close()
     expected = pd.read_csv(baseline_csv, dtype={"option_id": str})[["question_id", "option_id", "base_n", "n"]]
     merged = got.merge(expected, on=["question_id", "option_id"], how="outer", suffixes=("", "_pandas"))
@@ -88,114 +200,139 @@ def compare(pipeline_db: Path, baseline_csv: Path) -> str:
     return "equal" if same else f"DIFFERENT ({len(merged)} rows)"
 
 
+def counted_returns(pipeline_db: Path) -> int:
+    import duckdb
+
+    con = duckdb.connect(str(pipeline_db), read_only=True)
+    n = con.execute(f"select n from marts.question_summary where survey_year = {YEAR} and question_id = 'response'").fetchall()
+    con.close()
+    return int(n[0][0]) if n else 0
+
+
 def run_size(size: int, work: Path) -> dict:
     base = work / f"{size}"
-    landing = base / "landing" / "2013"
+    landing = base / "landing" / str(YEAR)
     generate(size, landing)
     export = landing / "survey_export.csv"
-    for leftover in ("warehouse", "publication", "work", "dagster_home"):
+    for leftover in ("warehouse", "publication", "work", "dagster_home", "pandas_out"):
         shutil.rmtree(base / leftover, ignore_errors=True)
-    env = {"IOM_DATA_DIR": str(base), "DAGSTER_HOME": str(base / "dagster_home")}
-    pipeline = measure([str(ROOT / ".venv" / "bin" / "iom"), "run", "--year", "2013"], env)
-    timings = json.loads((base / "work" / "last_run_stages.json").read_text())["2013"]
+    home = base / "dagster_home"
+    env = {"IOM_DATA_DIR": str(base), "DAGSTER_HOME": str(home), "IOM_WORKERS": "0"}
+    pipeline = measure([str(BIN / "iom"), "run", "--year", str(YEAR)], env)
+    timings = run_timings(home)
     out = base / "pandas_out"
-    shutil.rmtree(out, ignore_errors=True)
     pandas = measure([PYTHON, str(ROOT / "bench" / "pandas_baseline.py"), "--landing", str(landing.parent),
-                      "--year", "2013", "--out", str(out)])
+                      "--year", str(YEAR), "--out", str(out)])
     floor = measure([PYTHON, "-c", "import duckdb, sys; duckdb.connect().execute("
                      "\"create table t as select * from read_csv(?, all_varchar = true)\", [sys.argv[1]]).fetchall()",
                      str(export)])
+    snapshot = base / "publication" / "iom_marts.duckdb"
     return {
         "rows": size,
         "csv_mb": export.stat().st_size / 1e6,
+        "responding": counted_returns(snapshot),
         "pipeline": pipeline,
         "pandas": pandas,
         "duckdb": floor,
-        "run_seconds": timings["wall_seconds"],
-        "stages": stage_seconds(timings),
-        "equal": compare(base / "publication" / "iom_marts.duckdb", out / "question_summary.csv"),
+        "timings": timings,
+        "equal": compare(snapshot, out / "question_summary.csv"),
     }
 
 
-def run_sample(work: Path) -> dict:
-    base = work / "sample"
-    shutil.rmtree(base, ignore_errors=True)
-    env = {"IOM_DATA_DIR": str(base), "DAGSTER_HOME": str(base / "dagster_home")}
-    subprocess.run([str(ROOT / ".venv" / "bin" / "iom"), "sample", "--year", "2013"], env={**os.environ, **env},
-                   check=True, capture_output=True)
-    # The first run also creates the warehouse and Dagster's storage; the reruns are what a
-    # data engineer sees day to day. This machine's timings vary by a second between runs.
-    runs = [measure([str(ROOT / ".venv" / "bin" / "iom"), "run", "--year", "2013"], env) for _ in range(SAMPLE_RUNS)]
-    reruns = sorted(r["wall"] for r in runs[1:])
-    dagster_import = measure([PYTHON, "-c", "import dagster"])
-    return {
-        "pipeline": runs[0],
-        "rerun_median": reruns[len(reruns) // 2],
-        "rerun_range": (reruns[0], reruns[-1]),
-        "peak_mb": max(r["peak_mb"] for r in runs),
-        "dagster_import": dagster_import,
-    }
+# -- the report -----------------------------------------------------------------------------------
 
 
-def report(results: list[dict], sample: dict) -> str:
+def _step_rows(results: list[dict]) -> list[str]:
+    steps: list[str] = []
+    for r in results:
+        for name in r["timings"]["steps"]:
+            if name not in steps:
+                steps.append(name)
+    steps.sort(key=lambda s: -results[-1]["timings"]["steps"].get(s, 0.0))
+    lines = ["| step | " + " | ".join(f"{r['rows']:,} rows" for r in results) + " |",
+             "|---|" + "---:|" * len(results)]
+    for s in steps:
+        lines.append(f"| {s} | " + " | ".join(f"{r['timings']['steps'].get(s, 0.0):.2f}" for r in results) + " |")
+    return lines
+
+
+def _model_rows(results: list[dict]) -> list[str]:
+    models: list[str] = []
+    for r in results:
+        for name in r["timings"]["models"]:
+            if name not in models:
+                models.append(name)
+    lines = ["| model | " + " | ".join(f"{r['rows']:,} rows" for r in results) + " |",
+             "|---|" + "---:|" * len(results)]
+    for m in models:
+        lines.append(f"| {m} | " + " | ".join(f"{r['timings']['models'].get(m, 0.0):.2f}" for r in results) + " |")
+    lines.append("| **all models** | " + " | ".join(f"{sum(r['timings']['models'].values()):.2f}" for r in results) + " |")
+    return lines
+
+
+def report(results: list[dict], sample: dict | None) -> str:
     lines = [
         "# Performance",
         "",
-        "Written by `make bench` (bench/run_bench.py) on this machine: "
-        f"{os.cpu_count()} cores, {time.strftime('%Y-%m-%d %H:%M')}. Each command runs in its own process; "
-        "wall time and whole-process peak memory (maximum resident set size).",
+        f"Written by `make bench` (bench/run_bench.py) on this machine: {os.cpu_count()} cores, "
+        f"{time.strftime('%Y-%m-%d %H:%M')}. Each command runs in its own process; **peak MB** is the whole "
+        "process tree's resident memory (the command and every process it starts, summed, sampled every 50 ms). "
+        "Runs use `IOM_WORKERS=0` (everything in the run's own process, as a launch from the UI).",
         "",
-        "- **pipeline**: `iom run --year 2013`, end to end through Dagster (import, landing, validation, models, "
-        "checks, figures, report, spreadsheets, BI snapshot), fresh warehouse.",
-        "- **pandas**: `bench/pandas_baseline.py`, the script an analyst would write (same rules, charts drawn).",
-        "- **DuckDB floor**: DuckDB's bare `read_csv` of the export into a table.",
-        "",
-        "| rows | CSV MB | pipeline s | pipeline peak MB | pandas s | pandas peak MB | DuckDB floor s | "
-        "pandas / pipeline | pipeline / floor | question_summary |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
-    for r in results:
-        lines.append(
-            f"| {r['rows']:,} | {r['csv_mb']:.0f} | {r['pipeline']['wall']:.1f} | {r['pipeline']['peak_mb']:.0f} | "
-            f"{r['pandas']['wall']:.1f} | {r['pandas']['peak_mb']:.0f} | {r['duckdb']['wall']:.1f} | "
-            f"{r['pandas']['wall'] / r['pipeline']['wall']:.2f}x | {r['pipeline']['wall'] / r['duckdb']['wall']:.2f}x | "
-            f"{r['equal']} |"
-        )
+    if sample:
+        lines += [
+            "## The reconstructed sample",
+            "",
+            f"`iom sample --year 2011 --year {YEAR}` into a fresh data directory; the first `iom run --year {YEAR}` "
+            f"(which also creates the warehouse, Dagster's storage and the partition) took {sample['first']['wall']:.1f} s. "
+            f"Then {SAMPLE_RUNS} runs of each launcher, alternating:",
+            "",
+            "| launcher | median s | range s | peak MB |",
+            "|---|---:|---:|---:|",
+        ]
+        for name, s in sample["launchers"].items():
+            lines.append(f"| `{name}` | {s['median']:.1f} | {s['range'][0]:.1f}-{s['range'][1]:.1f} | {s['peak_mb']:.0f} |")
+        lines += ["", f"`import dagster` alone: {sample['dagster_import']:.1f} s.", ""]
+    if results:
+        lines += [
+            "## Generated exports: the pipeline against the pandas script",
+            "",
+            f"`python -m iom_synthetic.scale --rows N --csps N --response-rate {RESPONSE_RATE} --seed {YEAR}`: nearly "
+            "every row a different CSP, so the per-return models see the most returns a file of that size can hold. "
+            f"**pipeline**: `iom run --year {YEAR}` end to end through Dagster (landing, validation, models, checks, "
+            "figures, report, spreadsheets, BI snapshot), fresh warehouse. **pandas**: bench/pandas_baseline.py, the "
+            "script an analyst would write (same rules, charts drawn). **DuckDB floor**: DuckDB's bare `read_csv` of "
+            "the export into an in-memory table.",
+            "",
+            "| rows | responding CSPs | CSV MB | pipeline s | pipeline peak MB | pandas s | pandas peak MB | DuckDB floor s "
+            "| pipeline / pandas | question_summary |",
+            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        ]
+        for r in results:
+            lines.append(
+                f"| {r['rows']:,} | {r['responding']:,} | {r['csv_mb']:.0f} | {r['pipeline']['wall']:.1f} | "
+                f"{r['pipeline']['peak_mb']:.0f} | {r['pandas']['wall']:.1f} | {r['pandas']['peak_mb']:.0f} | "
+                f"{r['duckdb']['wall']:.1f} | {r['pipeline']['wall'] / r['pandas']['wall']:.2f} | {r['equal']} |"
+            )
+        by_rows = {r["rows"]: r for r in results}
+        if 100_000 in by_rows and 1_000_000 in by_rows:
+            small, large = by_rows[100_000], by_rows[1_000_000]
+            models_ratio = sum(large["timings"]["models"].values()) / max(sum(small["timings"]["models"].values()), 1e-9)
+            lines += ["", f"From 100k to 1M rows (10x) the pipeline's wall time grows {large['pipeline']['wall'] / small['pipeline']['wall']:.1f}x "
+                          f"and the SQL models' time {models_ratio:.1f}x."]
+        lines += ["", "### Steps (seconds, STEP_START to STEP_SUCCESS in the run's event log)", ""]
+        lines += _step_rows(results)
+        lines += ["", "### SQL models (seconds, each materialisation's `build_seconds`)", ""]
+        lines += _model_rows(results)
     lines += [
         "",
-        "## Where the pipeline's time goes (seconds inside the Dagster run)",
+        "## Reproduce",
         "",
-        "| rows | run | " + " | ".join(STAGES) + " |",
-        "|---:|---:|" + "---:|" * len(STAGES),
-    ]
-    for r in results:
-        lines.append(f"| {r['rows']:,} | {r['run_seconds']:.1f} | " + " | ".join(f"{r['stages'][s]:.2f}" for s in STAGES) + " |")
-    largest = results[-1]
-    ranked = sorted(largest["stages"].items(), key=lambda kv: -kv[1])[:3]
-    overhead = largest["pipeline"]["wall"] - sum(largest["stages"].values())
-    lines += [
-        "",
-        "The rest of the pipeline's wall time is the process start: importing Dagster and building the "
-        "code location, and Dagster's own bookkeeping between steps.",
-        "",
-        f"At {largest['rows']:,} rows the largest stages are "
-        + ", ".join(f"{name} ({seconds:.1f} s)" for name, seconds in ranked)
-        + f"; start-up and Dagster's bookkeeping take about {overhead:.1f} s. The pipeline "
-        + ("beats" if largest["pipeline"]["wall"] < largest["pandas"]["wall"] else "does not yet beat")
-        + f" the pandas script there ({largest['pandas']['wall'] / largest['pipeline']['wall']:.2f}x), "
-        f"at {largest['pipeline']['peak_mb'] / largest['pandas']['peak_mb']:.2f}x its peak memory. It also does "
-        "what the script does not: Great Expectations suites and SQL integrity checks, the report, "
-        "accessible spreadsheets, the BI snapshot and the run history.",
-        "",
-        "## The reconstructed sample",
-        "",
-        f"`iom run --year 2013` on the reconstructed 2013 sample, {SAMPLE_RUNS} runs in a row: the first (which "
-        f"also creates the warehouse and Dagster's storage) {sample['pipeline']['wall']:.1f} s wall; the reruns "
-        f"{sample['rerun_median']:.1f} s median ({sample['rerun_range'][0]:.1f}-{sample['rerun_range'][1]:.1f} s); "
-        f"peak memory {sample['peak_mb']:.0f} MB. `import dagster` alone: {sample['dagster_import']['wall']:.1f} s.",
-        "",
-        "Peak memory is the largest single process's (`/usr/bin/time -v`); `iom run` also runs a helper process "
-        "(Great Expectations and part of the figures, iom_pipeline/workers.py) beside it.",
+        "`make bench` (about 10 minutes; `.venv/bin/python bench/run_bench.py --sizes 10000,100000` for a quick "
+        "look, `--no-sample` to skip the sample, `--no-write` to leave this file alone). Generated exports are "
+        "kept under `$IOM_DATA_DIR/bench/` and reused. See docs/scaling.md for why the SQL is shaped as it is and "
+        "what changes beyond one machine.",
         "",
     ]
     return "\n".join(lines)
@@ -203,26 +340,26 @@ def report(results: list[dict], sample: dict) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="10000,100000,1000000")
+    parser.add_argument("--sizes", default=",".join(str(s) for s in SIZES))
     parser.add_argument("--work", default=str(Path(os.environ.get("IOM_DATA_DIR", ROOT / "data")) / "bench"))
+    parser.add_argument("--no-sample", action="store_true", help="skip the reconstructed sample")
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/performance.md alone")
     args = parser.parse_args()
-    work = Path(args.work)
+    work = Path(args.work).resolve()
     work.mkdir(parents=True, exist_ok=True)
+    sample = None
+    if not args.no_sample:
+        print("bench: the reconstructed sample ...", flush=True)
+        sample = run_sample(work)
     results = []
-    for size in (int(s) for s in args.sizes.split(",")):
+    for size in (int(s) for s in args.sizes.split(",") if s):
         print(f"bench: {size:,} rows ...", flush=True)
         results.append(run_size(size, work))
-    sample = run_sample(work)
     text = report(results, sample)
     if not args.no_write:
-        (ROOT / "docs" / "performance.md").write_text(text + "\n" + _scaling_note(), encoding="utf-8")
+        (ROOT / "docs" / "performance.md").write_text(text, encoding="utf-8")
     print(text)
     return 0
-
-
-def _scaling_note() -> str:
-    return "See docs/scaling.md for what changes beyond one machine.\n"
 
 
 if __name__ == "__main__":

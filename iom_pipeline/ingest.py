@@ -238,6 +238,11 @@ def load_csv_table(con: duckdb.DuckDBPyConnection, landed: LandedFile, table: st
     row with a wrong number of fields an error rather than a silently dropped row.
     """
     columns = "{" + ", ".join(f"'{c.replace(chr(39), chr(39) * 2)}': 'VARCHAR'" for c in landed.columns) + "}"
+    # Staging numbers rows by rowid, so the copy must keep the file's order even on a connection
+    # that lets other statements drop insertion order (preserve_insertion_order = false).
+    keeps_order = bool(con.execute("select current_setting('preserve_insertion_order')").fetchall()[0][0])
+    if not keeps_order:
+        con.execute("set preserve_insertion_order = true")
     try:
         con.execute(
             f"""
@@ -252,6 +257,8 @@ def load_csv_table(con: duckdb.DuckDBPyConnection, landed: LandedFile, table: st
     except duckdb.Error as exc:
         raise _diagnose(landed, exc) from None
     finally:
+        if not keeps_order:
+            con.execute("set preserve_insertion_order = false")
         if landed.csv_path != landed.source:
             # A converted copy holds the same (personal) data as the raw table: keep only that.
             landed.csv_path.unlink(missing_ok=True)

@@ -3,60 +3,80 @@
 -- CSP's counted return, or an arrangement) that answered it: answered means asked by the
 -- routing and given a choice (a multi-select: at least one tick). The response rate's base is
 -- the frame. Half-up rounding is done in integers; the interval is Wilson's score interval.
-with choices as (
-    select item_id as question_id, option_id, response_id, block_no
-    from {{ ref('int_answers') }}
-    where role in ('single', 'tick')
-),
--- A unit gives one answer per option at most, so an option's count is its rows' count and a
--- question's base its distinct units: no per-unit lists except for the derived options.
-chosen_counts as (
-    select question_id, option_id, count(*) as n from choices group by question_id, option_id
-),
-bases as (
-    select question_id, count(*) as base_n
-    from (select distinct question_id, response_id, block_no from choices)
-    group by question_id
-),
-derived_units as (
-    select c.question_id, c.response_id, c.block_no, list(c.option_id) as chosen
-    from choices c
-    semi join (select question_id from {{ source('config', 'option') }} where is_derived) d using (question_id)
-    group by c.question_id, c.response_id, c.block_no
-),
-derived_counts as (
+-- Counted from the marts that hold one row per counted return (csp_return) and per arrangement
+-- (arrangement), whose flags already say answered (not NULL) and ticked (TRUE): one pass over
+-- each with one count per option, then the one row of counts is unpivoted. A question's base is
+-- its units with a non-NULL answer.
+{%- macro counts(questions, derived) %}
+{%- for q in questions %}
+{%- if q.type == 'single' %}
+        count({{ ident(q.id) }}) as {{ ident(q.id ~ '|') }},
+{%- for o in q.options %}
+        count(*) filter (where {{ ident(q.id) }} = {{ lit(o.id) }}) as {{ ident(q.id ~ '|' ~ o.id) }},
+{%- endfor %}
+{%- else %}
+        count({{ ident(q.id ~ '_' ~ q.options[0].id) }}) as {{ ident(q.id ~ '|') }},
+{%- for o in q.options %}
+        count(*) filter (where {{ ident(q.id ~ '_' ~ o.id) }}) as {{ ident(q.id ~ '|' ~ o.id) }},
+{%- endfor %}
+{%- for d in q.derived_options %}
+{%- if derived %}
+        count(*) filter (where {{ ident(q.id ~ '_' ~ d.id) }}) as {{ ident(q.id ~ '|' ~ d.id) }},
+{%- elif d.all_of %}
+        count(*) filter (where {% for x in d.all_of %}{{ ident(q.id ~ '_' ~ x) }}{{ " and " if not loop.last }}{% endfor %}) as {{ ident(q.id ~ '|' ~ d.id) }},
+{%- else %}
+        count(*) filter (where {% for o in q.options %}coalesce({{ ident(q.id ~ '_' ~ o.id) }}, false)::integer{{ " + " if not loop.last }}{% endfor %} >= {{ d.min_selected }}) as {{ ident(q.id ~ '|' ~ d.id) }},
+{%- endif %}
+{%- endfor %}
+{%- endif %}
+{%- endfor %}
+{%- endmacro %}
+with csp_counts as (
     select
-        o.question_id,
-        o.option_id,
-        count(u.response_id) filter (
-            where case when o.all_of is not null then list_has_all(u.chosen, o.all_of) else len(u.chosen) >= o.min_selected end
-        ) as n
-    from {{ source('config', 'option') }} o
-    join derived_units u using (question_id)
-    where o.is_derived
-    group by o.question_id, o.option_id
+{{- counts(qn.csp_questions, true) }}
+        count(*) as {{ ident('response|') }},
+        count(*) filter (where responded) as {{ ident('response|responded') }}
+    from {{ ref('csp_return') }}
+),
+{%- if qn.arrangement_questions %}
+arrangement_counts as (
+    select
+{{- counts(qn.arrangement_questions, false) }}
+        count(*) as arrangements
+    from {{ ref('arrangement') }}
+),
+{%- endif %}
+counted as (
+    select split_part(key, '|', 1) as question_id, nullif(split_part(key, '|', 2), '') as option_id, n
+    from (
+        unpivot csp_counts on columns(*) into name key value n
+        {%- if qn.arrangement_questions %}
+        union all by name
+        unpivot (select * exclude (arrangements) from arrangement_counts) on columns(*) into name key value n
+        {%- endif %}
+    )
 ),
 option_counts as (
-    select o.question_id, o.option_id, coalesce(c.n, d.n, 0) as n
-    from {{ source('config', 'option') }} o
-    left join chosen_counts c on not o.is_derived and c.question_id = o.question_id and c.option_id = o.option_id
-    left join derived_counts d on o.is_derived and d.question_id = o.question_id and d.option_id = o.option_id
+    select question_id, option_id, n from counted where option_id is not null
+),
+bases as (
+    select question_id, n as base_n from counted where option_id is null
 ),
 question_rows as (
     select
         q.question_id, o.option_id, q.unit,
-        coalesce(b.base_n, 0) as base_n, c.n,
+        coalesce(b.base_n, 0) as base_n, coalesce(c.n, 0) as n,
         q.question_text, o.option_label, q.question_order, o.option_order, o.is_derived, q.questionnaire_version
     from {{ source('config', 'question') }} q
     join {{ source('config', 'option') }} o using (question_id)
-    join option_counts c using (question_id, option_id)
+    left join option_counts c using (question_id, option_id)
     left join bases b using (question_id)
 ),
 response_row as (
     select
         'response' as question_id, 'responded' as option_id, 'csp' as unit,
-        (select count(*) from {{ ref('stg_frame') }}) as base_n,
-        (select count(*) from {{ ref('int_submission_outcome') }} where outcome = 'counted') as n,
+        (select base_n from bases where question_id = 'response') as base_n,
+        (select n from option_counts where question_id = 'response') as n,
         'Did the CSP return an analysable submission?' as question_text,
         'Responded' as option_label, -1 as question_order, 0 as option_order, false as is_derived,
         (select any_value(questionnaire_version) from {{ source('config', 'question') }}) as questionnaire_version
