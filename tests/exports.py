@@ -44,7 +44,9 @@ def tick(column: str, version: str = "iom_2013") -> dict:
 
 
 def write_landing(directory: Path, rows: list[dict], frame=FRAME, version: str = "iom_2013",
-                  encoding: str = "utf-8-sig", columns: list[str] | None = None) -> Path:
+                  encoding: str = "utf-8-sig", columns: list[str] | None = None, synthetic: bool = True) -> Path:
+    """The landing files of a hand-made export. They are marked synthetic (SYNTHETIC.txt), as they
+    are: a real year is published only with a release entry (assets/publication/releases.yaml)."""
     qn = load_questionnaire(version)
     directory.mkdir(parents=True, exist_ok=True)
     header = columns or qn.expected_columns
@@ -58,4 +60,6 @@ def write_landing(directory: Path, rows: list[dict], frame=FRAME, version: str =
         w = csv.writer(fh, lineterminator="\r\n")
         w.writerow(["csp_code", "csp_name"])
         w.writerows(frame)
+    if synthetic:
+        (directory / "SYNTHETIC.txt").write_text("Hand-made test export: no real survey returns.\n", encoding="utf-8")
     return directory

@@ -193,3 +193,19 @@ def test_iom_run_and_a_dagster_launch_publish_the_same_files(published, tmp_path
             docs = Path(evaluation.metadata["data_docs"].value.removeprefix("file://"))
             assert docs.is_file() and docs.is_relative_to(data_dir)
     assert checks[published] == checks[launched_dir]
+
+
+def test_real_returns_without_a_release_entry_are_not_published(tmp_path, monkeypatch, capsys):
+    """Data not marked synthetic is published only with its release metadata: the gate names the
+    missing entry, and nothing reaches publication/."""
+    from exports import row, tick, write_landing
+
+    monkeypatch.setenv("IOM_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    rows = [row(i, f"E2200000{1 + i % 3}", "", q1_iom_in_place="Yes", a1_agency_police="Police",
+                **tick("q7_tool_key_principles")) for i in range(1, 7)]
+    write_landing(tmp_path / "landing" / "2013", rows, synthetic=False)
+    assert main(["run", "--year", "2013", "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert "release_ready" in err and "2013" in err
+    assert not (tmp_path / "publication" / "2013").exists()

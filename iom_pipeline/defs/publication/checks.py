@@ -42,3 +42,29 @@ def no_personal_data_in_publication(context: dg.AssetCheckExecutionContext, duck
             "files_unreadable": dg.MetadataValue.json(unreadable),
         },
     )
+
+
+@dg.asset_check(
+    asset=REPORT,
+    name="release_ready",
+    blocking=True,
+    partitions_def=survey_years,
+    additional_deps=[dg.AssetKey(["publication", "spreadsheets"])],
+    description="A publication of real returns has a complete release entry (publication date, next update, "
+    "statistics status, contact) in assets/publication/releases.yaml, and every code readers see has a "
+    "reader label.",
+)
+def release_ready(context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource):
+    from iom_pipeline.defs.publication.assets import is_synthetic, read_marts
+    from iom_pipeline.publication import release_problems
+
+    year = year_of(context)
+    with warehouse(duckdb) as con:
+        marts = read_marts(con, year)
+    problems = release_problems(year, is_synthetic(year), marts=marts)
+    return dg.AssetCheckResult(
+        passed=not problems,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description="; ".join(problems) or "ready to release",
+        metadata={"survey_year": str(year), "problems_found": len(problems), "problems": dg.MetadataValue.json(problems)},
+    )
