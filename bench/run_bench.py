@@ -73,8 +73,12 @@ def _tree_rss_kb(root: int) -> int:
     return total
 
 
-def measure(cmd: list[str], env: dict | None = None, cwd: Path = ROOT) -> dict:
-    """Wall seconds and peak memory (MB) of the whole process tree of one command."""
+def measure(cmd: list[str], env: dict | None = None, cwd: Path = ROOT, check: bool = True) -> dict:
+    """Wall seconds and peak memory (MB) of the whole process tree of one command.
+
+    With `check=False` a non-zero exit is recorded (`exit`, `output`) instead of raised: `iom run`
+    exits 1 when a blocking check fails, after doing all the work being timed.
+    """
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, env={**os.environ, **(env or {})}, cwd=cwd,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -93,9 +97,9 @@ def measure(cmd: list[str], env: dict | None = None, cwd: Path = ROOT) -> dict:
     wall = time.perf_counter() - started
     done.set()
     sampler.join()
-    if proc.returncode != 0:
+    if proc.returncode != 0 and check:
         raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{output[-4000:]}")
-    return {"wall": wall, "peak_mb": peak / 1024}
+    return {"wall": wall, "peak_mb": peak / 1024, "exit": proc.returncode, "output": output[-2000:]}
 
 
 # -- what the Dagster instance recorded ------------------------------------------------------------
@@ -144,7 +148,7 @@ def run_sample(work: Path) -> dict:
     home.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(ROOT / "dagster.yaml", home / "dagster.yaml")
     # The first run creates the warehouse and Dagster's storage and registers the partition.
-    first = measure([str(BIN / "iom"), "run", "--year", str(YEAR)], env)
+    first = measure([str(BIN / "iom"), "run", "--year", str(YEAR)], env, check=False)
     launchers = {
         "iom run": [str(BIN / "iom"), "run", "--year", str(YEAR)],
         "dagster asset materialize": [str(BIN / "dagster"), "asset", "materialize", "-m", "iom_pipeline.definitions",
@@ -153,7 +157,7 @@ def run_sample(work: Path) -> dict:
     runs: dict[str, list[dict]] = {name: [] for name in launchers}
     for _ in range(SAMPLE_RUNS):
         for name, cmd in launchers.items():
-            runs[name].append(measure(cmd, env))
+            runs[name].append(measure(cmd, env, check=False))
     timings = run_timings(home)
     return {
         "first": first,
@@ -162,6 +166,7 @@ def run_sample(work: Path) -> dict:
                 "median": statistics.median(r["wall"] for r in rs),
                 "range": (min(r["wall"] for r in rs), max(r["wall"] for r in rs)),
                 "peak_mb": max(r["peak_mb"] for r in rs),
+                "failed": sum(r["exit"] != 0 for r in rs),
             }
             for name, rs in runs.items()
         },
@@ -218,7 +223,9 @@ def run_size(size: int, work: Path) -> dict:
         shutil.rmtree(base / leftover, ignore_errors=True)
     home = base / "dagster_home"
     env = {"IOM_DATA_DIR": str(base), "DAGSTER_HOME": str(home), "IOM_WORKERS": "0"}
-    pipeline = measure([str(BIN / "iom"), "run", "--year", str(YEAR)], env)
+    pipeline = measure([str(BIN / "iom"), "run", "--year", str(YEAR)], env, check=False)
+    if pipeline["exit"] != 0:
+        print(pipeline["output"], file=sys.stderr)
     timings = run_timings(home)
     out = base / "pandas_out"
     pandas = measure([PYTHON, str(ROOT / "bench" / "pandas_baseline.py"), "--landing", str(landing.parent),
@@ -228,6 +235,7 @@ def run_size(size: int, work: Path) -> dict:
                      str(export)])
     snapshot = base / "publication" / "iom_marts.duckdb"
     return {
+        "exit": pipeline["exit"],
         "rows": size,
         "csv_mb": export.stat().st_size / 1e6,
         "responding": counted_returns(snapshot),
@@ -288,11 +296,12 @@ def report(results: list[dict], sample: dict | None) -> str:
             f"(which also creates the warehouse, Dagster's storage and the partition) took {sample['first']['wall']:.1f} s. "
             f"Then {SAMPLE_RUNS} runs of each launcher, alternating:",
             "",
-            "| launcher | median s | range s | peak MB |",
-            "|---|---:|---:|---:|",
+            "| launcher | median s | range s | peak MB | runs that exited non-zero |",
+            "|---|---:|---:|---:|---:|",
         ]
         for name, s in sample["launchers"].items():
-            lines.append(f"| `{name}` | {s['median']:.1f} | {s['range'][0]:.1f}-{s['range'][1]:.1f} | {s['peak_mb']:.0f} |")
+            lines.append(f"| `{name}` | {s['median']:.1f} | {s['range'][0]:.1f}-{s['range'][1]:.1f} | {s['peak_mb']:.0f} "
+                         f"| {s['failed']} of {SAMPLE_RUNS} |")
         lines += ["", f"`import dagster` alone: {sample['dagster_import']:.1f} s.", ""]
     if results:
         lines += [
@@ -306,14 +315,14 @@ def report(results: list[dict], sample: dict | None) -> str:
             "the export into an in-memory table.",
             "",
             "| rows | responding CSPs | CSV MB | pipeline s | pipeline peak MB | pandas s | pandas peak MB | DuckDB floor s "
-            "| pipeline / pandas | question_summary |",
-            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+            "| pipeline / pandas | question_summary | iom run exit |",
+            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|",
         ]
         for r in results:
             lines.append(
                 f"| {r['rows']:,} | {r['responding']:,} | {r['csv_mb']:.0f} | {r['pipeline']['wall']:.1f} | "
                 f"{r['pipeline']['peak_mb']:.0f} | {r['pandas']['wall']:.1f} | {r['pandas']['peak_mb']:.0f} | "
-                f"{r['duckdb']['wall']:.1f} | {r['pipeline']['wall'] / r['pandas']['wall']:.2f} | {r['equal']} |"
+                f"{r['duckdb']['wall']:.1f} | {r['pipeline']['wall'] / r['pandas']['wall']:.2f} | {r['equal']} | {r['exit']} |"
             )
         by_rows = {r["rows"]: r for r in results}
         if 100_000 in by_rows and 1_000_000 in by_rows:

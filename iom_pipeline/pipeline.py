@@ -35,10 +35,27 @@ class LandingResult:
 _PREPARED: "weakref.WeakSet[duckdb.DuckDBPyConnection]" = weakref.WeakSet()
 
 
+# The memory DuckDB may use (docs/scaling.md): well under the machine's, so the biggest models
+# spill to disk instead of holding the 1M-row export's answer cells in memory. A connection
+# opened with its own memory_limit keeps it.
+MEMORY_LIMIT = "1GB"
+
+
+def _tune(con: duckdb.DuckDBPyConnection) -> None:
+    def current(name: str) -> str:
+        return con.execute("select value from duckdb_settings() where name = ?", [name]).fetchall()[0][0]
+
+    with duckdb.connect() as fresh:
+        default_limit = fresh.execute("select value from duckdb_settings() where name = 'memory_limit'").fetchall()[0][0]
+    if current("memory_limit") == default_limit:
+        con.execute(f"set memory_limit = '{MEMORY_LIMIT}'")
+
+
 def prepare_warehouse(con: duckdb.DuckDBPyConnection) -> None:
-    """The warehouse's schemas and macros (`sql/macros/`), once per connection."""
+    """The warehouse's schemas, macros (`sql/macros/`) and settings, once per connection."""
     if con in _PREPARED:
         return
+    _tune(con)
     ensure_schemas(con)
     for statement in macro_statements():
         con.execute(statement)
@@ -65,7 +82,15 @@ def load_config(con: duckdb.DuckDBPyConnection, year: int) -> dict[str, int]:
 def build_models(con: duckdb.DuckDBPyConnection, year: int, models: list[SqlModel]) -> dict[str, int]:
     qn = questionnaire_for_year(year)
     prepare_warehouse(con)
-    return {m.name: build_model(con, m, year, qn) for m in models}
+    # No model relies on row order, and letting DuckDB drop it lets big inserts stream and run in
+    # parallel; other readers of the connection get the setting back as it was.
+    keeps_order = bool(con.execute("select current_setting('preserve_insertion_order')").fetchall()[0][0])
+    con.execute("set preserve_insertion_order = false")
+    try:
+        return {m.name: build_model(con, m, year, qn) for m in models}
+    finally:
+        if keeps_order:
+            con.execute("set preserve_insertion_order = true")
 
 
 def validate(con: duckdb.DuckDBPyConnection, year: int):

@@ -255,3 +255,18 @@ def test_2011_questionnaire(tmp_path):
     summary = pb.question_summary(export, frame, 2011)
     assert set(summary.question_id) == {"response", "iom_in_place", "no_iom_plans", "established", "agency"}
     assert summary.loc[summary.option_id == "dont_know", "n"].iloc[0] > 0
+
+
+def test_response_rate_makes_most_rows_a_different_csp(tmp_path):
+    """The bench's load shape: nearly one CSP per row, about 90 % of them responding."""
+    stats = scale.generate(tmp_path, 4000, seed=5, csps=4000, response_rate=0.92, chunk_rows=1500)
+    assert stats.frame_csps == 4000
+    assert 0.85 * 4000 <= stats.responding_csps <= 0.93 * 4000
+    export, frame = pb.load(tmp_path, 2013)
+    outcomes, _ = pb.classify(export, frame, 2013)
+    assert (outcomes["outcome"] == "counted").sum() == stats.responding_csps
+
+
+def test_response_rate_must_be_a_share(tmp_path):
+    with pytest.raises(ValueError):
+        scale.generate(tmp_path, 100, response_rate=0)
