@@ -1,31 +1,43 @@
 """The Great Expectations suites on a small real warehouse (2013 and 2011 in one file).
 
-Clean marts pass every suite; each corruption fails the expectation meant to catch it, with what
-was observed; the Data Docs site is written. One GX run over the clean warehouse is shared.
+The suite files are what `build_suite` makes of each questionnaire; clean marts pass; each
+corrupted mart value fails the expectation meant to catch it, with what was observed, and fails
+the Dagster check; the Data Docs site is written. Corruptions are made in a transaction that is
+rolled back, so the module's one warehouse stays clean.
 """
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+import dagster as dg
 import duckdb
-import pandas as pd
 import pytest
 
 from exports import row, tick, write_landing
 from iom_pipeline.paths import PROJECT_ROOT
 from iom_pipeline.pipeline import run_year
-from iom_pipeline.quality import expand_suite, read_table, required_facts, run_suite, suite_names, warehouse_facts
-from iom_pipeline.quality.expectations import QUESTIONNAIRE_VALUES, _questionnaire_values
+from iom_pipeline.quality import SUITE_TABLES, suite_names
+from iom_pipeline.quality.expectations import (
+    SUITES_DIR,
+    build_suite,
+    load_suite,
+    run_suites,
+    suite_json,
+    suite_parameters,
+    suite_path,
+)
+from iom_pipeline.questionnaire import all_questionnaires
 
 YES, NO = "Yes", "No"
 SEVERAL = "Several arrangements covering different parts of the area"
 ONE = "One arrangement covering the whole area"
 YEARS = (2013, 2011)
-SUITES = ("arrangement", "csp_return", "question_summary", "stg_submissions", "submission_outcome")
 
 ROWS_2013 = [
     row(1, "E22000001", "", q1_iom_in_place=YES, q2_established="Fully established", q3_arrangements=SEVERAL,
@@ -49,270 +61,251 @@ ROWS_2011 = [
 ]
 
 
-@pytest.fixture(scope="module")
-def warehouse(tmp_path_factory):
-    root = tmp_path_factory.mktemp("expectations")
+def build_warehouse(root: Path) -> duckdb.DuckDBPyConnection:
+    """2011 and 2013 from the hand-made exports above, in `root/warehouse.duckdb`."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("IOM_DATA_DIR", str(root / "data"))
         write_landing(root / "data" / "landing" / "2013", ROWS_2013)
         write_landing(root / "data" / "landing" / "2011", ROWS_2011, version="iom_2011")
         con = duckdb.connect(str(root / "warehouse.duckdb"))
-        for year in YEARS:
+        for year in sorted(YEARS):  # 2013 is compared with 2011
             run_year(con, year)
+    return con
+
+
+@contextmanager
+def corrupted(con, *statements: str):
+    """The warehouse with some statements applied, rolled back afterwards."""
+    con.execute("begin transaction")
+    try:
+        for statement in statements:
+            con.execute(statement)
+        yield con
+    finally:
+        con.execute("rollback")
+
+
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory):
+    root = tmp_path_factory.mktemp("expectations")
+    con = build_warehouse(root)
     yield root, con
     con.close()
 
 
 @pytest.fixture(scope="module")
-def frames(warehouse):
+def clean_run(warehouse):
+    """Every suite, both years, with Data Docs: the one shared clean run."""
+    root, con = warehouse
+    docs_dir = root / "gx_data_docs"
+    return docs_dir, {year: run_suites(con, year, f"clean-{year}", docs_dir) for year in YEARS}
+
+
+def failures(results) -> set[tuple[str, str]]:
+    return {(r["expectation"], r["columns"]) for r in results.failures}
+
+
+def failed(results, expectation: str, columns: str) -> dict:
+    found = [r for r in results.failures if r["expectation"] == expectation and r["columns"] == columns]
+    assert found, f"expected {expectation} on {columns} to fail:\n{results.summary()}"
+    return found[0]
+
+
+def run_corrupted(warehouse, tmp_path, table: str, *statements: str, year: int = 2013):
     _, con = warehouse
-    return {(name, year): read_table(con, name, year) for name in SUITES for year in YEARS}
+    with corrupted(con, *statements):
+        return run_suites(con, year, "corrupted", tmp_path / "docs")[table]
 
 
-@pytest.fixture(scope="module")
-def facts(warehouse):
+# -- the suites as kept --------------------------------------------------------------------
+def test_one_suite_file_per_mart_and_questionnaire_written_by_the_generator():
+    versions = [qn.version for qn in all_questionnaires()]
+    assert sorted(p.name for p in SUITES_DIR.iterdir()) == sorted(
+        f"{table}_{v}.json" for table in SUITE_TABLES for v in versions)
+    for qn in all_questionnaires():
+        for table in SUITE_TABLES:
+            # Regenerate with `python -m iom_pipeline.quality.expectations` when this fails.
+            assert suite_path(table, qn.version).read_text(encoding="utf-8") == suite_json(build_suite(table, qn))
+
+
+def test_the_suites_follow_the_questionnaire():
+    suite = load_suite("question_summary", "iom_2013")
+    by_type = {}
+    for e in suite.expectations:
+        by_type.setdefault(e.expectation_type, []).append(e)
+    pairs = next(e.value_pairs_set for e in by_type["expect_column_pair_values_to_be_in_set"] if e.column_B == "option_id")
+    assert {("response", "responded"), ("colocated", "all_four"), ("priority_type", "more_than_one"),
+            ("offenders", "over_500")} <= {tuple(p) for p in pairs}
+    assert len(pairs) == 59 and by_type["expect_table_row_count_to_equal"][0].value == 59
+    assert by_type["expect_column_values_to_be_in_set"][0].value_set == ["iom_2013"]
+    older = load_suite("question_summary", "iom_2011")
+    assert older.name == "question_summary_iom_2011"
+    assert ("established", "dont_know") in next(
+        e.value_pairs_set for e in older.expectations
+        if e.expectation_type == "expect_column_pair_values_to_be_in_set" and e.column_B == "option_id")
+
+
+def test_year_dependent_values_are_suite_parameters(warehouse):
     _, con = warehouse
-    return {year: warehouse_facts(con, year) for year in YEARS}
-
-
-@pytest.fixture(scope="module")
-def clean_run(warehouse, frames, facts):
-    """Every suite, both years, with Data Docs: the one shared GX run."""
-    docs_dir = warehouse[0] / "warehouse" / "gx_data_docs"
-    results = {(n, y): run_suite(n, frames[n, y], y, facts[y], docs_dir) for y in YEARS for n in SUITES}
-    return docs_dir, results
-
-
-def failed(result, expectation: str, column: str | None = None) -> dict:
-    matches = result.failed(expectation, column)
-    assert matches, f"expected {expectation} on {column} to fail:\n{result.summary()}"
-    return matches[0]
-
-
-def only_failures(result) -> set[tuple[str, tuple[str, ...]]]:
-    return {(r["expectation"], tuple(r["columns"])) for r in result.failures}
-
-
-# -- the suites as defined -----------------------------------------------------------------
-def test_one_suite_per_table():
-    assert suite_names() == sorted(SUITES)
-
-
-def test_facts_measured_from_the_warehouse(facts):
-    assert facts[2013] == {"export_rows": 6, "frame_size": 4, "counted_rows": 3}
-    assert facts[2011] == {"export_rows": 2, "frame_size": 4, "counted_rows": 2}
-
-
-def test_questionnaire_templates_expand_per_year():
-    csp_2013 = expand_suite("csp_return", 2013, {"frame_size": 4, "counted_rows": 3})
-    in_set = {s.kwargs["column"]: s.kwargs["value_set"] for s in csp_2013.expectations
-              if s.type == "expect_column_values_to_be_in_set" and "value_set" in s.kwargs
-              and s.kwargs["column"] not in ("survey_year", "responded", "other_version_answers")}
-    assert in_set == {
-        "iom_in_place": ["yes", "no"], "no_iom_plans": ["planning", "no_plans"], "established": ["fully", "partly"],
-        "arrangements": ["one", "several"], "arrangement_count": ["2", "3", "4_or_more"], "prioritises": ["yes", "no"],
+    used = {
+        v["$PARAMETER"]
+        for table in SUITE_TABLES for qn in all_questionnaires()
+        for e in json.loads(suite_path(table, qn.version).read_text())["expectations"]
+        for v in e["kwargs"].values() if isinstance(v, dict) and "$PARAMETER" in v
     }
-    csp_2011 = expand_suite("csp_return", 2011, {"frame_size": 4, "counted_rows": 3})
-    established = next(s for s in csp_2011.expectations if s.kwargs.get("column") == "established"
-                       and s.type == "expect_column_values_to_be_in_set")
-    assert established.kwargs["value_set"] == ["fully", "partly", "dont_know"]
-    row_count = next(s for s in csp_2013.expectations if s.type == "expect_table_row_count_to_equal")
-    assert row_count.kwargs == {"value": 4}
-    summary = expand_suite("question_summary", 2013, {"frame_size": 4, "counted_rows": 3})
-    keys = next(s for s in summary.expectations if s.type == "expect_column_distinct_values_to_contain_set")
-    assert {"response/responded", "colocated/all_four", "priority_type/more_than_one", "offenders/over_500"} <= set(
-        keys.kwargs["value_set"]
-    )
-    assert len(keys.kwargs["value_set"]) == 59
+    assert suite_parameters(con, 2013) == {"frame_size": 4, "counted_returns": 3, "previous_survey_year": [2011]}
+    assert suite_parameters(con, 2011) == {"frame_size": 4, "counted_returns": 2, "previous_survey_year": []}
+    assert used == set(suite_parameters(con, 2013))
 
 
-def test_documented_questionnaire_values_are_the_ones_expanded():
-    assert set(QUESTIONNAIRE_VALUES) == set(_questionnaire_values("iom_2013")) == set(_questionnaire_values("iom_2011"))
-
-
-def test_missing_fact_is_refused(frames):
-    assert required_facts("csp_return") == ["counted_rows", "frame_size"]
-    with pytest.raises(ValueError, match="frame_size"):
-        run_suite("csp_return", frames["csp_return", 2013], 2013, {"counted_rows": 3})
-
-
-def test_importing_the_package_does_not_import_great_expectations():
-    code = "import sys, iom_pipeline.quality; assert 'great_expectations' not in sys.modules"
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=PROJECT_ROOT)
-
-
-def test_suites_and_their_data_docs_never_load_what_great_expectations_defers(frames, facts, tmp_path):
-    """As in `iom run`'s helper process: Great Expectations loaded with scipy.stats and altair
-    deferred, then every suite run with its Data Docs."""
-    for name in SUITES:
-        frames[name, 2013].to_pickle(tmp_path / f"{name}.pkl")
-    code = f"""
-import sys
-from pathlib import Path
-import pandas as pd
-from iom_pipeline.lazy_imports import UNUSED_BY_GREAT_EXPECTATIONS, load_great_expectations
-load_great_expectations()
-from iom_pipeline.quality import run_suite
-for name in {list(SUITES)!r}:
-    frame = pd.read_pickle(Path({str(tmp_path)!r}) / f"{{name}}.pkl")
-    result = run_suite(name, frame, 2013, {facts[2013]!r}, docs_dir=Path({str(tmp_path / "docs")!r}))
-    assert result.success and result.docs_index, result.summary()
-for name in UNUSED_BY_GREAT_EXPECTATIONS:
-    assert type(sys.modules[name]).__name__ == "_LazyModule", name
-"""
+def test_importing_the_quality_definitions_does_not_import_great_expectations():
+    code = ("import sys, iom_pipeline.quality, iom_pipeline.defs.quality.assets; "
+            "assert 'great_expectations' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=PROJECT_ROOT)
 
 
 # -- clean warehouse -----------------------------------------------------------------------
 @pytest.mark.parametrize("year", YEARS)
-@pytest.mark.parametrize("name", SUITES)
-def test_clean_warehouse_passes(clean_run, name, year):
-    result = clean_run[1][name, year]
+@pytest.mark.parametrize("table", list(SUITE_TABLES))
+def test_clean_warehouse_passes(clean_run, table, year):
+    result = clean_run[1][year][table]
     assert result.success and not result.failures, result.summary()
-    assert result.statistics["evaluated_expectations"] == len(result.results) > 5
-    assert result.statistics["successful_expectations"] == len(result.results)
+    assert result.suite == f"{table}_iom_{year}" and len(result.results) > 15
+    assert [r["expectation_no"] for r in result.results] == list(range(1, len(result.results) + 1))
 
 
 def test_data_docs_written(clean_run):
     docs_dir, results = clean_run
-    index = docs_dir / "index.html"
-    assert index.exists()
-    html = index.read_text(encoding="utf-8")
-    for (name, year), result in results.items():
-        assert f"{name}_{year}" in html
-        assert result.docs_error is None
-        page = Path(unquote(urlparse(result.docs_url).path))
-        assert page.exists() and docs_dir.resolve() in page.parents
-        assert f"{name}_{year}" in str(page)
-    assert (docs_dir / "expectations" / "csp_return_2013.html").exists()
+    html = (docs_dir / "index.html").read_text(encoding="utf-8")
+    for year, by_table in results.items():
+        for table, result in by_table.items():
+            assert result.suite in html and f"{table}_{year}" in html
+            page = Path(unquote(urlparse(result.docs_url).path))
+            assert page.is_file() and docs_dir.resolve() in page.parents
+            assert (docs_dir / "expectations" / f"{result.suite}.html").is_file()
 
 
-def test_a_rerun_replaces_the_year_page(warehouse, frames, facts):
-    docs_dir = warehouse[0] / "rerun_docs"
-    first = run_suite("arrangement", frames["arrangement", 2013], 2013, facts[2013], docs_dir)
-    second = run_suite("arrangement", frames["arrangement", 2013], 2013, facts[2013], docs_dir)
+def test_a_rerun_replaces_the_year_page(warehouse, tmp_path):
+    _, con = warehouse
+    docs_dir = tmp_path / "docs"
+    first = run_suites(con, 2013, "first", docs_dir)["year_comparison"]
+    other_year = run_suites(con, 2011, "other", docs_dir)["year_comparison"]
+    second = run_suites(con, 2013, "second", docs_dir)["year_comparison"]
+    pages = sorted((docs_dir / "validations" / "year_comparison_iom_2013").rglob("*.html"))
     assert first.docs_url != second.docs_url
-    pages = list((docs_dir / "validations" / "arrangement_2013").rglob("*.html"))
     assert pages == [Path(unquote(urlparse(second.docs_url).path))]
+    assert Path(unquote(urlparse(other_year.docs_url).path)).is_file()  # other years stay
 
 
-# -- corruptions -----------------------------------------------------------------------------
-def corrupt_and_run(frames, facts, name: str, year: int, change):
-    """The suite on a changed copy of the clean frame (no Data Docs)."""
-    return run_suite(name, change(frames[name, year].copy()), year, facts[year], None)
+# -- corrupted marts -------------------------------------------------------------------------
+QS = "update marts.question_summary set {} where survey_year = 2013 and {}"
 
 
-def _set(df: pd.DataFrame, where, column: str, value):
-    df.loc[where(df), column] = value
-    return df
-
-
-def test_pct_out_of_range(frames, facts):
-    result = corrupt_and_run(frames, facts, "question_summary", 2013,
-                             lambda df: _set(df, lambda d: d.question_id == "iom_in_place", "pct", 140.0))
+def test_a_value_from_another_questionnaire(warehouse, tmp_path):
+    result = run_corrupted(warehouse, tmp_path, "question_summary",
+                           QS.format("questionnaire_version = 'iom_2099'", "question_id = 'agency' and option_id = 'police'"))
     assert not result.success
+    assert failures(result) == {("expect_column_values_to_be_in_set", "questionnaire_version")}
+    r = failed(result, "expect_column_values_to_be_in_set", "questionnaire_version")
+    assert r["unexpected_count"] == 1 and r["unexpected_examples"] == ["iom_2099"]
+    assert "iom_2099" in result.summary()
+
+
+def test_pct_out_of_range(warehouse, tmp_path):
+    result = run_corrupted(warehouse, tmp_path, "question_summary", QS.format("pct = 140", "question_id = 'iom_in_place'"))
     r = failed(result, "expect_column_values_to_be_between", "pct")
     assert r["unexpected_count"] == 2 and r["unexpected_examples"] == [140.0, 140.0]
-
-
-def test_duplicated_key(frames, facts):
-    result = corrupt_and_run(frames, facts, "question_summary", 2013, lambda df: pd.concat([df, df.iloc[[5]]]))
-    r = failed(result, "expect_compound_columns_to_be_unique")
-    assert r["unexpected_count"] == 2
-    assert r["unexpected_examples"][0] == {
-        "survey_year": 2013, "question_id": frames["question_summary", 2013].iloc[5].question_id,
-        "option_id": frames["question_summary", 2013].iloc[5].option_id,
-    }
-    assert only_failures(result) == {("expect_compound_columns_to_be_unique", ("survey_year", "question_id", "option_id"))}
-
-
-def test_n_above_base(frames, facts):
-    def change(df):
-        i = df.index[(df.question_id == "support_tool") & (df.option_id == "none")][0]
-        df.loc[i, "n"] = df.loc[i, "base_n"] + 3
-        return df
-
-    result = corrupt_and_run(frames, facts, "question_summary", 2013, change)
-    r = failed(result, "expect_column_pair_values_a_to_be_greater_than_b", "n")
-    assert r["columns"] == ["base_n", "n"] and r["unexpected_examples"] == [[2, 5]]
-
-
-def test_unknown_option_in_summary(frames, facts):
-    result = corrupt_and_run(frames, facts, "question_summary", 2013,
-                             lambda df: _set(df, lambda d: d.option_id == "idiom", "option_id", "telepathy"))
-    r = failed(result, "expect_column_pair_values_to_be_in_set", "option_id")
-    assert r["unexpected_examples"] == [["monitoring", "telepathy"]]
-    missing = failed(result, "expect_column_distinct_values_to_contain_set", "question_option")
-    assert missing["missing"] == ["monitoring/idiom"]
-
-
-def test_missing_option_row(frames, facts):
-    result = corrupt_and_run(frames, facts, "question_summary", 2013,
-                             lambda df: df[~((df.question_id == "colocated") & (df.option_id == "all_four"))])
-    r = failed(result, "expect_column_distinct_values_to_contain_set", "question_option")
-    assert r["missing_count"] == 1 and r["missing"] == ["colocated/all_four"]
     assert not result.success
 
 
-def test_unknown_option_id_in_csp_return(frames, facts):
-    result = corrupt_and_run(frames, facts, "csp_return", 2013,
-                             lambda df: _set(df, lambda d: d.csp_code == "E22000001", "established", "mostly"))
-    r = failed(result, "expect_column_values_to_be_in_set", "established")
-    assert r["unexpected_examples"] == ["mostly"]
-    assert only_failures(result) == {("expect_column_values_to_be_in_set", ("established",))}
+def test_n_above_base(warehouse, tmp_path):
+    result = run_corrupted(warehouse, tmp_path, "question_summary",
+                           QS.format("n = base_n + 3", "question_id = 'support_tool' and option_id = 'none'"))
+    assert failed(result, "expect_column_pair_values_a_to_be_greater_than_b", "base_n, n")["unexpected_examples"] == [[2, 5]]
 
 
-def test_csp_return_rows_against_the_frame(frames, facts):
-    result = corrupt_and_run(frames, facts, "csp_return", 2013, lambda df: df[df.csp_code != "W14000001"])
-    r = failed(result, "expect_table_row_count_to_equal")
-    assert r["observed_value"] == 3 and "value=4" in r["kwargs"]
+def test_unknown_and_missing_options(warehouse, tmp_path):
+    unknown = run_corrupted(warehouse, tmp_path, "question_summary", QS.format("option_id = 'telepathy'", "option_id = 'idiom'"))
+    r = failed(unknown, "expect_column_pair_values_to_be_in_set", "question_id, option_id")
+    assert r["unexpected_examples"] == [["monitoring", "telepathy"]]
+    missing = run_corrupted(warehouse, tmp_path, "question_summary",
+                            "delete from marts.question_summary where survey_year = 2013 "
+                            "and question_id = 'colocated' and option_id = 'all_four'")
+    assert failures(missing) == {("expect_table_row_count_to_equal", "")}
+    assert failed(missing, "expect_table_row_count_to_equal", "")["observed_value"] == 58
 
 
-def test_responded_against_the_counted_returns(frames, facts):
-    result = corrupt_and_run(frames, facts, "csp_return", 2013,
-                             lambda df: _set(df, lambda d: d.csp_code == "W14000001", "responded", True))
-    assert failed(result, "expect_column_sum_to_be_between", "responded")["observed_value"] == 4
+def test_response_row_against_the_frame(warehouse, tmp_path):
+    result = run_corrupted(warehouse, tmp_path, "question_summary", QS.format("base_n = 5", "question_id = 'response'"))
+    r = failed(result, "expect_column_values_to_be_between", "base_n")
+    assert r["row_condition"] == "question_id == response" and r["unexpected_examples"] == [5]
 
 
-def test_other_year_columns_stay_empty(frames, facts):
-    result = corrupt_and_run(frames, facts, "csp_return", 2011,
-                             lambda df: _set(df, lambda d: d.csp_code == "E22000001", "prioritises", "yes"))
-    assert failed(result, "expect_column_values_to_be_in_set", "other_version_answers")["unexpected_examples"] == [1]
+def test_year_comparison_with_the_wrong_year(warehouse, tmp_path):
+    _, con = warehouse
+    assert con.execute("select count(*) from marts.year_comparison where year_to = 2013").fetchall()[0][0] == 18
+    result = run_corrupted(warehouse, tmp_path, "year_comparison",
+                           "update marts.year_comparison set year_from = 2009 where year_to = 2013")
+    assert failures(result) == {("expect_column_values_to_be_in_set", "year_from")}
+    assert not result.success
 
 
-def test_unknown_caseload_band(frames, facts):
-    result = corrupt_and_run(frames, facts, "arrangement", 2013,
-                             lambda df: _set(df, lambda d: d.arrangement_no == 2, "offenders", "lots"))
-    assert failed(result, "expect_column_values_to_be_in_set", "offenders")["unexpected_examples"] == ["lots"]
+# -- through Dagster -------------------------------------------------------------------------
+class SharedConnection:
+    """The test's warehouse connection, as the asset's `duckdb` resource."""
+
+    def __init__(self, con):
+        self.con = con
+
+    @contextmanager
+    def get_connection(self):
+        yield self.con
 
 
-def test_submission_outcome_rows_and_outcomes(frames, facts):
-    def change(df):
-        df = df[df.response_id != 6].copy()
-        df.loc[df.response_id == 5, "outcome"] = "lost"
-        return df
+def materialize_expectations(con, data_dir: Path, year: int = 2013) -> dg.ExecuteInProcessResult:
+    from iom_pipeline.defs.quality.assets import expectation_result
 
-    result = corrupt_and_run(frames, facts, "submission_outcome", 2013, change)
-    assert failed(result, "expect_table_row_count_to_equal")["observed_value"] == 5
-    assert failed(result, "expect_column_values_to_be_in_set", "outcome")["unexpected_examples"] == ["lost"]
-
-
-def test_duplicated_response_id_and_personal_data_in_staging(frames, facts):
-    def change(df):
-        df = df.copy()
-        df.loc[df.response_id == 2, "response_id"] = 1
-        df["respondent_email"] = "someone@example.org"
-        return df
-
-    result = corrupt_and_run(frames, facts, "stg_submissions", 2013, change)
-    assert failed(result, "expect_column_values_to_be_unique", "response_id")["unexpected_examples"] == [1, 1]
-    columns = failed(result, "expect_table_columns_to_match_set")
-    assert columns["unexpected_examples"] == ["respondent_email"]
+    instance = dg.DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions("survey_year", [str(year)])
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("IOM_DATA_DIR", str(data_dir))
+        return dg.materialize([expectation_result], partition_key=str(year), instance=instance,
+                              resources={"duckdb": SharedConnection(con)}, raise_on_error=False)
 
 
-def test_a_warning_does_not_fail_the_suite(frames, facts):
-    result = corrupt_and_run(frames, facts, "stg_submissions", 2013,
-                             lambda df: _set(df, lambda d: d.response_id == 2, "status", "done"))
-    r = failed(result, "expect_column_values_to_be_in_set", "status")
-    assert r["severity"] == "warning" and r["unexpected_examples"] == ["done"]
-    assert result.success and result.statistics["failed_warning"] == 1
+def test_a_failing_critical_expectation_fails_the_blocking_check(warehouse, tmp_path):
+    _, con = warehouse
+    clean = materialize_expectations(con, tmp_path)
+    assert clean.success
+    assert {(e.check_name, e.passed) for e in clean.get_asset_check_evaluations()} == {
+        (f"expectations_{s}", True) for s in suite_names()}
+    stored = con.execute("select suite, count(*), bool_and(success) from audit.expectation_result "
+                         "where survey_year = 2013 group by suite order by suite").fetchall()
+    assert [(s, ok) for s, _, ok in stored] == [("question_summary", True), ("year_comparison", True)]
+    assert (tmp_path / "warehouse" / "gx_data_docs" / "index.html").is_file()
+
+    # The asset writes the warehouse in its own transaction: corrupt, then put the value back.
+    police = "question_id = 'agency' and option_id = 'police'"
+    con.execute(QS.format("questionnaire_version = 'iom_2099'", police))
+    try:
+        result = materialize_expectations(con, tmp_path)
+    finally:
+        con.execute(QS.format("questionnaire_version = 'iom_2013'", police))
+    evaluations = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    failed_rows = con.execute("select expectation, columns, observed_value, unexpected_examples "
+                              "from audit.expectation_result where survey_year = 2013 and not success").fetchall()
+    check = evaluations["expectations_question_summary"]
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.ERROR
+    assert "iom_2099" in check.description and check.metadata["survey_year"].value == "2013"
+    assert evaluations["expectations_year_comparison"].passed
+    assert failed_rows == [("expect_column_values_to_be_in_set", "questionnaire_version", None, '["iom_2099"]')]
+
+
+def test_the_suites_checks_block_the_publication():
+    from iom_pipeline.defs.quality.assets import EXPECTATION_RESULT, asset_checks, assets
+
+    (asset,) = assets
+    assert asset_checks == [] and asset.key == EXPECTATION_RESULT
+    assert {(s.name, s.blocking) for s in asset.check_specs} == {(f"expectations_{s}", True) for s in suite_names()}
+    assert set(asset.asset_deps[EXPECTATION_RESULT]) == {
+        dg.AssetKey(["marts", "question_summary"]), dg.AssetKey(["marts", "year_comparison"])}

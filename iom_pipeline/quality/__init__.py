@@ -1,32 +1,23 @@
-"""Data quality suites (Great Expectations 1.x) for the staged submissions and the marts.
+"""Data quality: Great Expectations suites on the small marts, SQL checks on everything else.
 
-The suites live beside the questionnaire, in `assets/expectations/<table>.yaml`; the code that
-expands and runs them is in `iom_pipeline.quality.expectations`. Importing this package is
-cheap: Great Expectations itself is imported only when a suite runs.
+- `expectations`: the GX suites (assets/expectations/*.json) on the marts with one row per
+  question and option, whose size does not grow with the export. Importing it imports Great
+  Expectations (seconds); this package and `sql_checks` do not.
+- `sql_checks`: the checks in sql/checks/*.sql, one query per check returning offending rows.
 """
 
 from __future__ import annotations
 
-from iom_pipeline.quality.expectations import (
-    FACTS,
-    SuiteResult,
-    expand_suite,
-    read_table,
-    required_facts,
-    run_suite,
-    suite_names,
-    suite_table,
-    warehouse_facts,
-)
+# The marts with a Great Expectations suite: (table, its survey-year column).
+SUITE_TABLES = {
+    "question_summary": ("marts.question_summary", "survey_year"),
+    "year_comparison": ("marts.year_comparison", "year_to"),
+}
 
-__all__ = [
-    "FACTS",
-    "SuiteResult",
-    "expand_suite",
-    "read_table",
-    "required_facts",
-    "run_suite",
-    "suite_names",
-    "suite_table",
-    "warehouse_facts",
-]
+
+def suite_names() -> list[str]:
+    """The suites, by the mart they validate (e.g. `question_summary`)."""
+    return list(SUITE_TABLES)
+
+
+__all__ = ["SUITE_TABLES", "suite_names"]

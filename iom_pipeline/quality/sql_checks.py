@@ -1,0 +1,108 @@
+"""The SQL checks in `sql/checks/`: one check per file, a query returning the offending rows.
+
+A file starts with a header of `-- key: value` lines:
+
+    -- asset: marts.csp_return       the table (asset) the check is about
+    -- blocking: true                a failure stops the publication; false: a warning
+    -- description: ...              what must hold, as the UI shows it
+    -- examines: <from clause>       optional: the rows the check reads, counted for the UI
+                                     (default: the asset's rows of the year)
+    -- examples: 100                 optional: offending rows shown (default 10)
+    -- count_by: warning             optional: the offending rows are also counted by this column
+
+The check's name is the file's name. `{{ year }}` is the survey year, in the header and in the
+query. A file may hold several statements (e.g. `set variable`); the last one returns the rows.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from iom_pipeline.paths import SQL_DIR
+
+CHECKS_DIR = SQL_DIR / "checks"
+_HEADER = re.compile(r"^--\s*([a-z_]+):\s*(.*?)\s*$")
+_YEAR = re.compile(r"\{\{\s*year\s*\}\}")
+_KEYS = {"asset", "blocking", "description", "examines", "examples", "count_by"}
+
+
+@dataclass(frozen=True)
+class SqlCheck:
+    name: str
+    asset: str  # schema.table
+    blocking: bool
+    description: str
+    sql: str
+    examines: str
+    max_examples: int = 10
+    count_by: str | None = None
+
+    def query(self, year: int) -> str:
+        return _YEAR.sub(str(int(year)), self.sql)
+
+    def examined_rows_query(self, year: int) -> str:
+        return "select count(*) from " + _YEAR.sub(str(int(year)), self.examines)
+
+
+def read_check(path: Path) -> SqlCheck:
+    text = path.read_text(encoding="utf-8")
+    header: dict[str, str] = {}
+    for line in text.splitlines():
+        if not line.startswith("--"):
+            break
+        if match := _HEADER.match(line):
+            header[match.group(1)] = match.group(2)
+    unknown, missing = set(header) - _KEYS, {"asset", "blocking", "description"} - set(header)
+    if unknown or missing or header["blocking"] not in ("true", "false"):
+        raise ValueError(f"{path}: the header needs asset, blocking (true/false) and description; "
+                         f"unknown {sorted(unknown)}, missing {sorted(missing)}")
+    return SqlCheck(
+        name=path.stem,
+        asset=header["asset"],
+        blocking=header["blocking"] == "true",
+        description=header["description"],
+        sql=text,
+        examines=header.get("examines") or f"{header['asset']} where survey_year = {{{{ year }}}}",
+        max_examples=int(header.get("examples", 10)),
+        count_by=header.get("count_by"),
+    )
+
+
+@cache
+def discover_checks(directory: Path = CHECKS_DIR) -> tuple[SqlCheck, ...]:
+    """Every check in the directory, by name."""
+    return tuple(read_check(path) for path in sorted(directory.glob("*.sql")))
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    check: SqlCheck
+    offending_rows: int
+    examples: "object"  # a pandas DataFrame: the first offending rows
+    rows_examined: int
+    counts: dict[str, int]  # offending rows by the check's count_by column
+
+    @property
+    def passed(self) -> bool:
+        return self.offending_rows == 0
+
+
+def evaluate(con, check: SqlCheck, year: int) -> CheckOutcome:
+    """Run one check for one survey year."""
+    *setup, query = con.extract_statements(check.query(year))
+    for statement in setup:
+        con.execute(statement.query)
+    # The rows stay in DuckDB: a warning may list a million of them, and only a few are shown.
+    con.execute(f"create or replace temp table check_rows as {query.query}")
+    try:
+        offending = con.execute("select count(*) from check_rows").fetchall()[0][0]
+        examples = con.execute(f"select * from check_rows limit {int(check.max_examples)}").df()
+        counts = {} if not check.count_by else dict(
+            con.execute(f'select "{check.count_by}", count(*) from check_rows group by all order by all').fetchall())
+    finally:
+        con.execute("drop table check_rows")
+    examined = con.execute(check.examined_rows_query(year)).fetchall()[0][0]
+    return CheckOutcome(check, int(offending), examples, int(examined), {str(k): int(v) for k, v in counts.items()})

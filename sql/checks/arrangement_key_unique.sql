@@ -1,0 +1,8 @@
+-- asset: marts.arrangement
+-- blocking: true
+-- description: (survey_year, csp_code, arrangement_no) identifies one row of marts.arrangement
+select survey_year, csp_code, arrangement_no, count(*) as copies
+from marts.arrangement
+where survey_year = {{ year }}
+group by all
+having count(*) > 1
