@@ -225,6 +225,7 @@ def _sftp_options(options: dict) -> dict:
     authentication time-outs; only the key file or password given (no agent, no ~/.ssh keys);
     a host key accepted only when known_hosts lists it."""
     opts = dict(options)
+    opts.pop("read_timeout", None)  # applied to the open connection (FsspecSource._filesystem)
     out = {"timeout": 10, "banner_timeout": 10, "auth_timeout": 10, "allow_agent": False, "look_for_keys": False}
     key_file = opts.pop("key_file", None)
     if key_file:
@@ -300,7 +301,20 @@ class FsspecSource:
                 self._fs, _ = fsspec.url_to_fs(self._with_year("0"), skip_instance_cache=True, **options)
             except Exception as exc:  # noqa: BLE001 - every library has its own errors; all are one line here
                 raise SourceError(f"{where or self.url}: {self._connect_problem(exc)}") from None
+            sftp = getattr(self._fs, "ftp", None)  # fsspec's SFTP filesystem: paramiko's SFTP client
+            if sftp is not None:
+                # A server that stops answering mid-copy fails the read instead of hanging the run.
+                sftp.get_channel().settimeout(float(self._options.get("read_timeout", 60)))
         return self._fs
+
+    def _entry(self, info: dict) -> dict:
+        """A listing entry, a symbolic link replaced by what it points to (SFTP lists links as such)."""
+        if info.get("type") == "link":
+            try:
+                return {**self._filesystem().info(info["name"]), "name": info["name"]}
+            except FileNotFoundError:
+                return info  # a dangling link: neither a file nor a folder
+        return info
 
     def _connect_problem(self, exc: BaseException) -> str:
         name = type(exc).__name__
@@ -371,7 +385,7 @@ class FsspecSource:
         years = set()
         for entry in entries:
             match = pattern.fullmatch(str(entry["name"]).rstrip("/").rsplit("/", 1)[-1])
-            if match and entry.get("type") == "directory":
+            if match and self._entry(entry).get("type") == "directory":
                 years.add(int(match.group(1)))
         return sorted(years)
 
@@ -397,7 +411,7 @@ class FsspecSource:
         except Exception as exc:  # noqa: BLE001
             raise SourceError(f"{location}: cannot list the folder ({self._connect_problem(exc)})") from None
         found = {}
-        for info in entries:
+        for info in map(self._entry, entries):
             if info.get("type") != "file":
                 continue
             file = self._file(info, year)

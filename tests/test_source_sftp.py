@@ -415,3 +415,20 @@ def test_a_host_key_not_in_known_hosts_is_refused_without_quoting_any_file(tmp_p
         key_lines = [line for line in server.client_key.read_text().splitlines() if "PRIVATE KEY" not in line]
         assert not any(line in err for line in key_lines) and TEST_PASSWORD not in err
     assert not (tmp_path / "data" / "landing").exists()
+
+
+def test_linked_year_folders_and_files_on_the_server_are_followed(tmp_path, monkeypatch, capsys, server, sample):
+    """Suppliers often publish a year as links to their export area: SFTP lists links as links."""
+    served = tmp_path / "served"
+    served.mkdir()
+    real = serve(sample, tmp_path / "export-area")
+    (served / str(YEAR)).symlink_to(real / str(YEAR))
+    frame = real / str(YEAR) / "frame.csv"
+    frame.rename(tmp_path / "frame-v2.csv")
+    frame.symlink_to(tmp_path / "frame-v2.csv")
+    use(monkeypatch, tmp_path / "data", server, served)
+    assert main(["pull"]) == 0
+    landing = tmp_path / "data" / "landing" / str(YEAR)
+    assert (landing / "frame.csv").read_bytes() == (tmp_path / "frame-v2.csv").read_bytes()
+    assert not (landing / "frame.csv").is_symlink()
+    assert "copied survey_export.csv, frame.csv, published.csv" in capsys.readouterr().out
