@@ -148,13 +148,33 @@ staging_models, intermediate_models, marts_models = (_layer_asset(layer) for lay
     partitions_def=survey_years,
     group_name="staging",
     kinds={"duckdb", "pandera"},
-    description="pandera validation of the staged submissions (schemas built from the questionnaire): "
-    "one row per failing cell, whose row is then quarantined.",
+    description="pandera validation of the staged submissions, run inside DuckDB through pandera's ibis backend "
+    "(schemas built from the questionnaire): one row per failing cell, whose row is then quarantined. A bad "
+    "response_id refuses the file; a staged table that does not match its schema stops the run.",
+    check_specs=[
+        dg.AssetCheckSpec(
+            name="staged_submission_warnings",
+            asset=VALIDATION,
+            blocking=False,
+            partitions_def=survey_years,
+            description="Rows the validation flags without quarantining them (e.g. a submission that ends "
+            "before it starts): passes when there are none.",
+        )
+    ],
 )
-def submission_validation(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
+def submission_validation(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
     year = year_of(context)
     with warehouse(duckdb) as con:
         result = pipeline.validate(con, year)
         metadata = table_metadata(con, "audit.validation_failure", year)
     metadata.update({"rows_checked": result.rows_checked, "failing_cells": result.failures})
-    return dg.MaterializeResult(metadata=metadata)
+    yield dg.MaterializeResult(metadata=metadata)
+    flagged = sum(result.warnings.values())
+    yield dg.AssetCheckResult(
+        check_name="staged_submission_warnings",
+        passed=flagged == 0,
+        severity=dg.AssetCheckSeverity.WARN,
+        description="; ".join(f"{n} row(s): {what}" for what, n in result.warnings.items()) or "none",
+        metadata={"survey_year": str(year), "rows_examined": result.rows_checked, "rows_flagged": flagged,
+                  **{f"rows_flagged: {what}": n for what, n in result.warnings.items()}},
+    )
