@@ -10,6 +10,7 @@ import codecs
 import csv
 import io
 import shutil
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -59,6 +60,14 @@ def find_export(landing: Path) -> Path:
     if len(present) > 1:
         raise InputFileError(landing, "both survey_export.csv and survey_export.xlsx are present; keep exactly one")
     return present[0]
+
+
+def _kind_of(mode: int) -> str:
+    for test, kind in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a named pipe"), (stat.S_ISSOCK, "a socket"),
+                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device")):
+        if test(mode):
+            return kind
+    return "not a file"
 
 
 def _sniff_kind(path: Path) -> bytes:
@@ -168,9 +177,13 @@ def _xlsx_to_csv(path: Path, out: Path, timestamp_format: str) -> None:
 
 def prepare(path: Path, work: Path, timestamp_format: str = "%d/%m/%Y %H:%M") -> LandedFile:
     """Check a landing file's kind, encoding and header; convert it to UTF-8 CSV if needed."""
-    if not path.exists():
-        raise InputFileError(path, "the file is missing")
-    if path.stat().st_size == 0:
+    try:
+        status = path.stat()  # never opened before it is known to be a regular file
+    except FileNotFoundError:
+        raise InputFileError(path, "the file is missing") from None
+    if not stat.S_ISREG(status.st_mode):
+        raise InputFileError(path, f"not a regular file (it is {_kind_of(status.st_mode)}); expected a CSV file")
+    if status.st_size == 0:
         raise InputFileError(path, "the file is empty")
     head = _sniff_kind(path)
     notes: list[str] = []
@@ -302,9 +315,16 @@ def land_frame(con: duckdb.DuckDBPyConnection, landing: Path, year: int, work: P
     ).fetchall()
     if blank:
         raise InputFileError(path, "a CSP has no code or no name", row=int(blank[0][0]))
+    # The duplicated code met first in the file, with its rows: the row lists are built for that
+    # one code only, not for every code of a frame that may list a million CSPs.
     duplicate = con.execute(
-        f"""select upper(trim(csp_code)) as code, count(*), list(rowid + 1 order by rowid) from {table}
-            group by 1 having count(*) > 1 order by 3 limit 1"""
+        f"""with first_duplicate as (
+                select upper(trim(csp_code)) as code, count(*) as listed, min(rowid) as first_row from {table}
+                group by 1 having count(*) > 1 order by first_row limit 1
+            )
+            select d.code, d.listed, list(t.rowid + 1 order by t.rowid)
+            from first_duplicate d join {table} t on upper(trim(t.csp_code)) = d.code
+            group by d.code, d.listed"""
     ).fetchall()
     if duplicate:
         code, count, rows = duplicate[0]
@@ -327,7 +347,47 @@ def land_published(con: duckdb.DuckDBPyConnection, landing: Path, year: int, wor
     missing = [c for c in PUBLISHED_COLUMNS[:5] if c not in landed.columns]
     if missing:
         raise InputFileError(path, f"required column(s) missing from the header: {', '.join(missing)}", row=0, column=missing[0])
-    return load_csv_table(con, landed, table)
+    rows = load_csv_table(con, landed, table)
+    _refuse_unreadable_published_rows(con, path, table)
+    return rows
+
+
+def _refuse_unreadable_published_rows(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> None:
+    """Every row of published.csv must be read exactly, or the file is refused with the row named:
+    a figure that cannot be read would otherwise drop out of the reconciliation unseen."""
+    from iom_pipeline.questionnaire import all_questionnaires
+
+    known = sorted({("response", "responded")} | {
+        (q.id, o.id) for qn in all_questionnaires() for q in qn.questions for o in [*q.options, *q.derived_options]
+    })
+    pairs = ", ".join(f"('{q}', '{o}')" for q, o in known)  # ids from the questionnaires: [a-z0-9_]
+    bad = con.execute(
+        f"""
+        with known(question_id, option_id) as (values {pairs})
+        select rowid + 1 as row, column_name, value, problem from (
+            select rowid, 'survey_year' as column_name, survey_year as value, 'is not a year (four digits, e.g. 2013)' as problem
+            from {table} where not regexp_full_match(coalesce(trim(survey_year), ''), '[0-9]{{4}}')
+            union all
+            select rowid, 'question_id, option_id', concat_ws('/', question_id, option_id),
+                   'is not a question and option of any questionnaire'
+            from {table} p where not exists (
+                select 1 from known k where k.question_id = trim(p.question_id) and k.option_id = trim(p.option_id))
+            union all
+            select rowid, 'published_pct', published_pct, 'is not a whole percentage from 0 to 100'
+            from {table} where nullif(trim(published_pct), '') is not null
+              and not (regexp_full_match(trim(published_pct), '[0-9]{{1,3}}') and cast(trim(published_pct) as integer) <= 100)
+            union all
+            select rowid, 'published_n', published_n, 'is not a whole number'
+            from {table} where nullif(trim(published_n), '') is not null and not regexp_full_match(trim(published_n), '[0-9]{{1,9}}')
+        )
+        order by rowid, column_name
+        limit 1
+        """
+    ).fetchall()
+    if bad:
+        row, column, value, problem = bad[0]
+        shown = "(empty)" if value is None or not str(value).strip() else repr(str(value)[:60])
+        raise InputFileError(path, f"{column} {shown} {problem}", row=int(row), column=column.split(",")[0])
 
 
 def clear_work(work: Path) -> None:

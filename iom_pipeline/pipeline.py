@@ -39,6 +39,10 @@ _PREPARED: "weakref.WeakSet[duckdb.DuckDBPyConnection]" = weakref.WeakSet()
 # spill to disk instead of holding the 1M-row export's answer cells in memory. A connection
 # opened with its own memory_limit keeps it.
 MEMORY_LIMIT = "1GB"
+# FSST string compression costs more than half the time of writing a wide text table (the raw
+# copy, staging, the answer cells) and saves little on these short labels and codes; strings
+# are still dictionary-compressed. A connection that chose its own methods keeps them.
+DISABLED_COMPRESSION = "fsst"
 
 
 def _tune(con: duckdb.DuckDBPyConnection) -> None:
@@ -49,6 +53,8 @@ def _tune(con: duckdb.DuckDBPyConnection) -> None:
         default_limit = fresh.execute("select value from duckdb_settings() where name = 'memory_limit'").fetchall()[0][0]
     if current("memory_limit") == default_limit:
         con.execute(f"set memory_limit = '{MEMORY_LIMIT}'")
+    if not current("disabled_compression_methods"):
+        con.execute(f"set disabled_compression_methods = '{DISABLED_COMPRESSION}'")
 
 
 def prepare_warehouse(con: duckdb.DuckDBPyConnection) -> None:
