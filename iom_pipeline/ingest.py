@@ -375,7 +375,7 @@ def _refuse_unreadable_published_rows(con: duckdb.DuckDBPyConnection, path: Path
             union all
             select rowid, 'published_pct', published_pct, 'is not a whole percentage from 0 to 100'
             from {table} where nullif(trim(published_pct), '') is not null
-              and not (regexp_full_match(trim(published_pct), '[0-9]{{1,3}}') and cast(trim(published_pct) as integer) <= 100)
+              and not (regexp_full_match(trim(published_pct), '[0-9]{{1,3}}') and try_cast(trim(published_pct) as integer) <= 100)
             union all
             select rowid, 'published_n', published_n, 'is not a whole number'
             from {table} where nullif(trim(published_n), '') is not null and not regexp_full_match(trim(published_n), '[0-9]{{1,9}}')

@@ -60,7 +60,42 @@ FILE_CASES = {
     "an HTML error page saved as the export": (
         lambda L: export(L).write_text("<html><body>Your session has expired</body></html>"),
         "survey_export.csv", "does not look like a survey export", None),
+    # special files: refused by their kind, never opened for reading (a FIFO would block)
+    "a directory named as the export": (lambda L: (export(L).unlink(), export(L).mkdir()),
+                                        "survey_export.csv", "not a regular file (it is a directory)", None),
+    "a named pipe as the frame": (lambda L: ((L / "frame.csv").unlink(), os.mkfifo(L / "frame.csv")),
+                                  "frame.csv", "not a regular file (it is a named pipe)", None),
+    "a socket as the published figures": (lambda L: _bind_socket(L / "published.csv"),
+                                          "published.csv", "not a regular file (it is a socket)", None),
+    "a device as the export": (lambda L: (export(L).unlink(), export(L).symlink_to("/dev/null")),
+                               "survey_export.csv", "not a regular file (it is a character device)", None),
+    # published figures: every row read exactly, or the file refused with the row named
+    "published year not a year": (lambda L: _published(L, "FY2013,iom_in_place,yes,98,181,x"),
+                                  "published.csv", "survey_year 'FY2013' is not a year", "survey_year"),
+    "published unknown option": (lambda L: _published(L, "2013,iom_in_place,maybe,98,181,x"),
+                                 "published.csv", "'iom_in_place/maybe' is not a question and option", "question_id"),
+    "published percentage not a number": (lambda L: _published(L, "2013,iom_in_place,yes,ninety-eight,181,x"),
+                                          "published.csv", "'ninety-eight' is not a whole percentage", "published_pct"),
+    "published percentage over 100": (lambda L: _published(L, "2013,iom_in_place,yes,101,181,x"),
+                                      "published.csv", "'101' is not a whole percentage", "published_pct"),
+    "published count with a decimal": (lambda L: _published(L, "2013,iom_in_place,yes,98,181.5,x"),
+                                       "published.csv", "'181.5' is not a whole number", "published_n"),
 }
+
+
+def _published(landing: Path, bad_line: str) -> None:
+    """published.csv with one good row and then `bad_line` (record 2)."""
+    (landing / "published.csv").write_text(
+        "survey_year,question_id,option_id,published_pct,published_n,source\n"
+        f"2013,iom_in_place,no,2,3,Table 1\n{bad_line}\n", encoding="utf-8")
+
+
+def _bind_socket(path: Path) -> None:
+    import socket
+
+    sock = socket.socket(socket.AF_UNIX)
+    sock.bind(str(path))
+    sock.close()  # the socket file stays
 
 
 @pytest.fixture
@@ -81,8 +116,11 @@ def test_a_bad_file_is_refused_with_file_problem_and_place(landing, tmp_path, ca
     message = str(refused.value)
     assert file_name in message
     assert problem.lower() in message.lower()
+    assert "Errno" not in message
     if column:
         assert refused.value.column == column
+    if case.startswith("published") and "year" not in problem:
+        assert refused.value.row == 2  # the bad record, after a good one
 
 
 ROW_CASES = {

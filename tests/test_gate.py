@@ -209,3 +209,18 @@ def test_real_returns_without_a_release_entry_are_not_published(tmp_path, monkey
     err = capsys.readouterr().err
     assert "release_ready" in err and "2013" in err
     assert not (tmp_path / "publication" / "2013").exists()
+
+
+def test_published_figures_for_another_year_only_compare_nothing_and_block(published, capsys):
+    """A published.csv that is read but holds no figure of the run's year compares nothing: the
+    reconciliation fails rather than pass on zero comparisons."""
+    before = digest(published / "publication")
+    path = published / "landing" / "2013" / "published.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    path.write_text("\n".join([lines[0], *(line.replace("2013,", "2011,", 1) for line in lines[1:])]) + "\n",
+                    encoding="utf-8")
+    capsys.readouterr()
+    assert main(["run", "--year", "2013", "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert "reconciles_with_published_figures" in err and "examined no rows" in err
+    assert digest(published / "publication") == before

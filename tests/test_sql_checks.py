@@ -44,8 +44,9 @@ def test_every_file_is_a_check_with_its_header():
         assert ("{{ year }}" in check.sql) != (check.name == "no_personal_data_outside_raw")
     blocking = {c.name for c in CHECKS if c.blocking}
     assert {"percentages_agree_with_counts", "reconciles_with_published_figures", "outcomes_valid",
-            "csp_return_values", "arrangement_values"} <= blocking
-    assert {c.name for c in CHECKS if not c.blocking} == {"quality_warnings", "quarantined_rows", "csp_return_geography_missing"}
+            "csp_return_values", "arrangement_values", "has_analysable_returns"} <= blocking
+    assert {c.name for c in CHECKS if not c.blocking} == {
+        "quality_warnings", "quarantined_rows", "csp_return_geography_missing", "frame_names_match_ons"}
 
 
 def test_a_header_without_blocking_is_refused(tmp_path):
@@ -61,6 +62,11 @@ def test_clean_marts_pass(con, year):
         outcome = evaluate(con, check, year)
         if check.name == "quarantined_rows" and year == 2013:
             assert outcome.offending_rows == 1 and list(outcome.examples.response_id) == [5]  # Atlantis, an unknown CSP
+        elif check.name == "frame_names_match_ons":
+            # the hand-made frame borrows ONS codes for other places' names
+            assert outcome.offending_rows == 4 and outcome.examples.ons_csp_name.tolist()[0] == "Bath and North East Somerset"
+        elif not check.blocking:
+            assert outcome.offending_rows == 0, f"{check.name}:\n{outcome.examples}"
         else:
             assert outcome.passed, f"{check.name}:\n{outcome.examples}"
     assert evaluate(con, BY_NAME["csp_return_values"], year).rows_examined == 4  # the frame's CSPs
@@ -197,6 +203,7 @@ def run_checks(con, year: int = 2013) -> dict[str, dg.AssetCheckEvaluation]:
 
 
 def test_through_dagster_blocking_checks_fail_and_warnings_warn(con):
+    con.execute("delete from audit.check_finding")  # what earlier tests' evaluations remembered
     clean = run_checks(con)
     assert set(clean) == set(BY_NAME)
     for name, evaluation in clean.items():
@@ -207,6 +214,10 @@ def test_through_dagster_blocking_checks_fail_and_warnings_warn(con):
             assert isinstance(meta["rows_examined"].value, int)
     assert not clean["quarantined_rows"].passed and clean["quarantined_rows"].severity == dg.AssetCheckSeverity.WARN
     assert clean["quarantined_rows"].metadata["offending_rows"].value == 1
+    assert clean["quarantined_rows"].metadata["new_findings"].value == 1
+    # The next run of the year finds the same row: nothing new to warn about, the count still shown.
+    again = run_checks(con)["quarantined_rows"]
+    assert again.passed and again.metadata["offending_rows"].value == 1 and again.metadata["new_findings"].value == 0
     assert clean["quality_warnings"].passed and clean["quality_warnings"].metadata["offending_rows"].value == 0
     assert clean["percentages_agree_with_counts"].metadata["rows_examined"].value == 59
 
@@ -220,3 +231,42 @@ def test_through_dagster_blocking_checks_fail_and_warnings_warn(con):
     assert failed.metadata["offending_rows"].value == 1 and "police" in failed.metadata["differences"].value
     assert check_key(BY_NAME["percentages_agree_with_counts"]) == dg.AssetCheckKey(
         dg.AssetKey(["marts", "question_summary"]), "percentages_agree_with_counts")
+
+
+# -- a gate that looked at nothing has shown nothing -----------------------------------------
+def test_a_blocking_check_that_examined_no_rows_fails(con):
+    """The reconciliation of a published.csv whose rows are all for another year compares
+    nothing: it fails, where before it passed having compared zero figures."""
+    check = BY_NAME["reconciles_with_published_figures"]
+    insert = ("insert into raw.published_2013 (survey_year, question_id, option_id, published_pct, published_n, source) "
+              "values ('2011', 'iom_in_place', 'yes', '74', '', 'another year')")
+    with corrupted(con, "delete from raw.published_2013", insert):
+        outcome = evaluate(con, check, 2013)
+    assert outcome.applies and outcome.rows_examined == 0 and outcome.examined_nothing and not outcome.passed
+    with corrupted(con, "delete from raw.published_2013"):  # no published.csv supplied
+        outcome = evaluate(con, check, 2013)
+    assert not outcome.applies and outcome.passed
+
+
+def test_a_year_with_no_analysable_return_is_not_published(con):
+    with corrupted(con, "update marts.submission_outcome set outcome = 'not_analysable', reason = 'screening_question_unanswered' "
+                        "where survey_year = 2013 and outcome = 'counted'"):
+        rows = evaluate(con, BY_NAME["has_analysable_returns"], 2013).examples
+    assert len(rows) == 1 and "no return can be counted" in rows.why[0]
+
+
+def test_frame_names_that_disagree_with_ons_are_listed(con):
+    """Two CSPs' names swapped in the frame (real ONS codes) are named, with the ONS names."""
+    swap = ("update staging.stg_frame set csp_name = case csp_code when 'E22000001' then 'North Somerset' "
+            "when 'E22000003' then 'Bath & North East Somerset' else csp_name end where survey_year = 2013")
+    right = ("update staging.stg_frame set csp_name = case csp_code when 'E22000001' then 'BATH and North-East Somerset' "
+             "when 'E22000003' then 'North Somerset' when 'E22000002' then 'Bristol City of' "
+             "when 'W14000001' then 'Isle of Anglesey' else csp_name end where survey_year = 2013")
+    with corrupted(con, right):
+        assert evaluate(con, BY_NAME["frame_names_match_ons"], 2013).offending_rows == 0  # normalised names agree
+    with corrupted(con, right, swap):
+        rows = evaluate(con, BY_NAME["frame_names_match_ons"], 2013).examples
+    assert rows.to_dict("records") == [
+        {"csp_code": "E22000001", "frame_name": "North Somerset", "ons_csp_name": "Bath and North East Somerset"},
+        {"csp_code": "E22000003", "frame_name": "Bath & North East Somerset", "ons_csp_name": "North Somerset"},
+    ]

@@ -9,9 +9,20 @@ A file starts with a header of `-- key: value` lines:
                                      (default: the asset's rows of the year)
     -- examples: 100                 optional: offending rows shown (default 10)
     -- count_by: warning             optional: the offending rows are also counted by this column
+    -- applies_when: <query>         optional: a query returning one boolean; when false the check
+                                     does not apply this year (e.g. no published.csv was supplied)
+                                     and says so instead of examining anything
 
 The check's name is the file's name. `{{ year }}` is the survey year, in the header and in the
 query. A file may hold several statements (e.g. `set variable`); the last one returns the rows.
+
+A blocking check that applies but examined no row fails: a gate that looked at nothing has not
+shown that anything is right.
+
+A warning (`blocking: false`) warns about what is new: its offending rows are remembered per
+year in `audit.check_finding` (a digest of each row, never its values), and the check passes,
+with its counts, when every row it finds was already found by the year's previous run. A row
+that changes, or appears, makes it warn again.
 """
 
 from __future__ import annotations
@@ -26,7 +37,7 @@ from iom_pipeline.paths import SQL_DIR
 CHECKS_DIR = SQL_DIR / "checks"
 _HEADER = re.compile(r"^--\s*([a-z_]+):\s*(.*?)\s*$")
 _YEAR = re.compile(r"\{\{\s*year\s*\}\}")
-_KEYS = {"asset", "blocking", "description", "examines", "examples", "count_by"}
+_KEYS = {"asset", "blocking", "description", "examines", "examples", "count_by", "applies_when"}
 
 
 @dataclass(frozen=True)
@@ -39,6 +50,7 @@ class SqlCheck:
     examines: str
     max_examples: int = 10
     count_by: str | None = None
+    applies_when: str | None = None
 
     def query(self, year: int) -> str:
         return _YEAR.sub(str(int(year)), self.sql)
@@ -68,6 +80,7 @@ def read_check(path: Path) -> SqlCheck:
         examines=header.get("examines") or f"{header['asset']} where survey_year = {{{{ year }}}}",
         max_examples=int(header.get("examples", 10)),
         count_by=header.get("count_by"),
+        applies_when=header.get("applies_when"),
     )
 
 
@@ -84,14 +97,25 @@ class CheckOutcome:
     examples: "object"  # a pandas DataFrame: the first offending rows
     rows_examined: int
     counts: dict[str, int]  # offending rows by the check's count_by column
+    applies: bool = True
+    new_findings: int = 0  # a warning's offending rows that the year's previous run did not find
+
+    @property
+    def examined_nothing(self) -> bool:
+        """A blocking check that applies and looked at no row: it cannot pass."""
+        return self.applies and self.check.blocking and self.rows_examined == 0
 
     @property
     def passed(self) -> bool:
-        return self.offending_rows == 0
+        if not self.check.blocking:
+            return self.new_findings == 0
+        return self.offending_rows == 0 and not self.examined_nothing
 
 
 def evaluate(con, check: SqlCheck, year: int) -> CheckOutcome:
     """Run one check for one survey year."""
+    if check.applies_when and not con.execute(_YEAR.sub(str(int(year)), check.applies_when)).fetchall()[0][0]:
+        return CheckOutcome(check, 0, None, 0, {}, applies=False)
     *setup, query = con.extract_statements(check.query(year))
     for statement in setup:
         con.execute(statement.query)
@@ -102,7 +126,25 @@ def evaluate(con, check: SqlCheck, year: int) -> CheckOutcome:
         examples = con.execute(f"select * from check_rows limit {int(check.max_examples)}").df()
         counts = {} if not check.count_by else dict(
             con.execute(f'select "{check.count_by}", count(*) from check_rows group by all order by all').fetchall())
+        new = 0 if check.blocking else _remember_findings(con, check.name, year)
     finally:
         con.execute("drop table check_rows")
     examined = con.execute(check.examined_rows_query(year)).fetchall()[0][0]
-    return CheckOutcome(check, int(offending), examples, int(examined), {str(k): int(v) for k, v in counts.items()})
+    return CheckOutcome(check, int(offending), examples, int(examined), {str(k): int(v) for k, v in counts.items()},
+                        new_findings=new)
+
+
+def _remember_findings(con, check_name: str, year: int) -> int:
+    """How many of `check_rows` the year's previous run did not find; then remember this run's."""
+    con.execute("create table if not exists audit.check_finding "
+                "(survey_year INTEGER, check_name VARCHAR, finding VARCHAR)")
+    scope = [int(year), check_name]
+    new = con.execute(
+        """select count(*) from (select md5(c::varchar) as finding from check_rows c) f
+           where f.finding not in (select finding from audit.check_finding where survey_year = ? and check_name = ?)""",
+        scope,
+    ).fetchall()[0][0]
+    # (no transaction of its own: the caller's, if any, covers both statements)
+    con.execute("delete from audit.check_finding where survey_year = ? and check_name = ?", scope)
+    con.execute("insert into audit.check_finding select ?, ?, md5(c::varchar) from check_rows c", scope)
+    return int(new)

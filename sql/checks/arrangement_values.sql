@@ -1,6 +1,7 @@
 -- asset: marts.arrangement
 -- blocking: true
 -- description: Each row as the questionnaire defines it: a CSP, an arrangement number among the questionnaire's blocks and the response_id of that CSP's counted return; single-choice answers (a caseload band) among their question's option ids; the columns only another year's questionnaire has left empty; and the table's columns are the key and the questionnaires' arrangement answer columns
+-- applies_when: select count(*) > 0 from intermediate.int_arrangements where survey_year = {{ year }}
 --
 -- Answer columns are named by the questionnaire (sql/marts/arrangement.sql): a single-choice
 -- question's id, <question>_<option> for each option of a multi-select question, a free-text

@@ -1,6 +1,7 @@
 -- asset: marts.year_comparison
 -- blocking: true
 -- description: One row per option asked this year and in the latest earlier survey year with a base in both, carrying both years' question_summary figures; change_pp = pct_to - pct_from, change_pp_rounded the difference of the rounded figures, inside its interval, and significant exactly when the interval excludes zero
+-- applies_when: select count(*) > 0 from marts.question_summary where survey_year < {{ year }}
 -- examines: marts.year_comparison where year_to = {{ year }}
 with summaries as (
     select * from marts.question_summary where survey_year <= {{ year }}

@@ -21,16 +21,31 @@ def check_key(check: SqlCheck) -> dg.AssetCheckKey:
 def check_result(outcome: CheckOutcome, year: int) -> dg.AssetCheckResult:
     check, count = outcome.check, outcome.offending_rows
     shown = outcome.examples.to_markdown(index=False) if count else "none"
+    if not outcome.applies:
+        description = f"not applicable this year: {check.description}"
+    elif outcome.examined_nothing:
+        description = f"examined no rows, so nothing was shown to hold: {check.description}"
+    elif not check.blocking:
+        known = count - outcome.new_findings
+        description = (f"{outcome.new_findings} new, {known} already found by the previous run: {check.description}"
+                       if count else check.description)
+    elif count:
+        description = f"{count} offending row(s): {check.description}"
+    else:
+        description = check.description
     return dg.AssetCheckResult(
         asset_key=check_key(check).asset_key,
         check_name=check.name,
         passed=outcome.passed,
         severity=dg.AssetCheckSeverity.ERROR if check.blocking else dg.AssetCheckSeverity.WARN,
-        description=check.description if outcome.passed else f"{count} offending row(s): {check.description}",
+        description=description,
         metadata={
             "survey_year": dg.MetadataValue.text(str(year)),
+            "applies": dg.MetadataValue.bool(outcome.applies),
+            **({"applies_when": dg.MetadataValue.text(check.applies_when)} if check.applies_when else {}),
             "rows_examined": dg.MetadataValue.int(outcome.rows_examined),
             "offending_rows": dg.MetadataValue.int(count),
+            **({"new_findings": dg.MetadataValue.int(outcome.new_findings)} if not check.blocking else {}),
             **{kind: dg.MetadataValue.int(n) for kind, n in outcome.counts.items()},
             # `iom run` prints a failed blocking check's "differences"
             ("differences" if check.blocking else "examples"): dg.MetadataValue.md(shown),
