@@ -1,6 +1,7 @@
 -- One row per arrangement of a counted return (rule 6), with its answers: single-choice
 -- questions as option ids, agencies as flags (NULL when no agency was given for it).
--- The answers are pivoted per (return, block) first, then joined to the arrangements.
+-- The answers are pivoted per (return, block) first, a multi-select question as a bit mask of
+-- its ticks (bit k for its k-th option), then joined to the arrangements.
 with pivoted as (
     select
         response_id,
@@ -9,7 +10,8 @@ with pivoted as (
 {%- if q.type == 'single' %}
         max(option_id) filter (where item_id = {{ lit(q.id) }}) as {{ ident(q.id) }},
 {%- else %}
-        list(option_id) filter (where item_id = {{ lit(q.id) }} and option_id is not null) as {{ ident('chosen_' ~ q.id) }},
+        bit_or(case option_id{% for o in q.options %} when {{ lit(o.id) }} then {{ 2 ** loop.index0 }}{% endfor %} end)
+            filter (where item_id = {{ lit(q.id) }}) as {{ ident('chosen_' ~ q.id) }},
 {%- endif %}
 {%- endfor %}
 {%- for t in qn.free_text if t.unit == 'arrangement' %}
@@ -30,7 +32,7 @@ select
 {%- else %}
 {%- set chosen = "p." ~ ident('chosen_' ~ q.id) %}
 {%- for o in q.options %}
-    case when len({{ chosen }}) > 0 then list_contains({{ chosen }}, {{ lit(o.id) }}) end as {{ ident(q.id ~ '_' ~ o.id) }},
+    case when {{ chosen }} is not null then ({{ chosen }} & {{ 2 ** loop.index0 }}) <> 0 end as {{ ident(q.id ~ '_' ~ o.id) }},
 {%- endfor %}
 {%- endif %}
 {%- endfor %}

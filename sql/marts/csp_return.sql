@@ -2,7 +2,8 @@
 -- questions as option ids, multi-select options as flags (TRUE ticked, FALSE answered but not
 -- ticked, NULL not asked or not answered). Columns are generated from the questionnaire.
 -- The answers are pivoted per return first (one pass, grouped by response_id alone: a
--- multi-select question becomes the list of its ticks), then the flags are read off the lists.
+-- multi-select question becomes a bit mask of its ticks, bit k for its k-th option), then the
+-- flags are read off the masks.
 with counted as (
     select response_id, csp_code from {{ ref('int_submission_outcome') }} where outcome = 'counted'
 ),
@@ -16,7 +17,8 @@ pivoted as (
 {%- if q.type == 'single' %}
         max(option_id) filter (where item_id = {{ lit(q.id) }}) as {{ ident(q.id) }},
 {%- else %}
-        list(option_id) filter (where item_id = {{ lit(q.id) }} and option_id is not null) as {{ ident('chosen_' ~ q.id) }},
+        bit_or(case option_id{% for o in q.options %} when {{ lit(o.id) }} then {{ 2 ** loop.index0 }}{% endfor %} end)
+            filter (where item_id = {{ lit(q.id) }}) as {{ ident('chosen_' ~ q.id) }},
 {%- endif %}
 {%- endfor %}
 {%- for t in qn.free_text if t.unit == 'csp' %}
@@ -42,14 +44,17 @@ select
     p.{{ ident(q.id) }},
 {%- else %}
 {%- set chosen = "p." ~ ident('chosen_' ~ q.id) %}
-{%- set answered = "len(" ~ chosen ~ ") > 0" %}
+{%- set answered = chosen ~ " is not null" %}
 {%- for o in q.options %}
-    case when {{ answered }} then list_contains({{ chosen }}, {{ lit(o.id) }}) end as {{ ident(q.id ~ '_' ~ o.id) }},
+    case when {{ answered }} then ({{ chosen }} & {{ 2 ** loop.index0 }}) <> 0 end as {{ ident(q.id ~ '_' ~ o.id) }},
 {%- endfor %}
 {%- for d in q.derived_options %}
+{%- set ids = q.options | map(attribute='id') | list %}
     case when {{ answered }} then
-        {%- if d.all_of %} list_has_all({{ chosen }}, [{% for x in d.all_of %}{{ lit(x) }}{{ ", " if not loop.last }}{% endfor %}])
-        {%- else %} len({{ chosen }}) >= {{ d.min_selected }}{% endif %} end as {{ ident(q.id ~ '_' ~ d.id) }},
+        {%- if d.all_of %}
+        {%- set ns = namespace(mask=0) %}{% for x in d.all_of %}{% set ns.mask = ns.mask + 2 ** ids.index(x) %}{% endfor %}
+        ({{ chosen }} & {{ ns.mask }}) = {{ ns.mask }}
+        {%- else %} bit_count({{ chosen }}) >= {{ d.min_selected }}{% endif %} end as {{ ident(q.id ~ '_' ~ d.id) }},
 {%- endfor %}
 {%- endif %}
 {%- endfor %}
