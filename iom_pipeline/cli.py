@@ -284,7 +284,7 @@ def pull_years(years: list[int], signals: "SignalRecorder | None" = None) -> int
             if stopped_by:
                 raise Stopped(stopped_by)
             if result.success:
-                (materialization,) = result.asset_materializations_for_node("landing__pulled")
+                (materialization,) = result.asset_materializations_for_node(PULLED.to_python_identifier())
                 say(f"iom pull: {year}: {_pull_outcome(materialization.metadata)}")
                 continue
             status = EXIT_FAILED

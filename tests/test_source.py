@@ -193,3 +193,24 @@ def test_year_folders_are_found_wherever_year_sits_in_the_path(data, tmp_path):
     source = open_source(f"file://{tmp_path}/exports/iom-{{year}}/returns")
     assert source.list_years() == [2011, 2013]
     assert [y.year for y in source.ready_years()] == [2011, 2013]
+
+
+def test_iom_run_with_a_source_and_a_selection_pulls_first_in_the_same_run(data, other_folder, monkeypatch, capsys):
+    """`--source` implies `--pull`, which adds the pull to a `--select` subset; the landing folder
+    need not exist beforehand."""
+    from iom_pipeline.cli import main
+
+    monkeypatch.setenv("DAGSTER_HOME", str(data / "dagster_home"))
+    assert main(["run", "--year", "2013", "--source", f"file://{other_folder}/{{year}}", "--select", "group:raw or group:config",
+                 "--quiet"]) == 0
+    assert "selected asset(s) materialised" in capsys.readouterr().out
+    assert (landing_dir(2013) / "frame.csv").read_bytes() == (other_folder / "2013" / "frame.csv").read_bytes()
+    assert "IOM_SOURCE_URL" not in os.environ  # --source applied to that command only
+
+    import dagster as dg
+
+    from iom_pipeline.defs.survey.pull import PULLED
+
+    with dg.DagsterInstance.get() as instance:
+        (run,) = instance.get_runs()
+        assert set(instance.get_run_by_id(run.run_id).asset_selection) >= {PULLED, dg.AssetKey(["raw", "frame"])}
