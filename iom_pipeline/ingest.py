@@ -31,15 +31,42 @@ _GZIP_MAGIC = b"\x1f\x8b"
 
 
 class InputFileError(Exception):
-    """A landing file the pipeline refuses, with where and why, for a person to act on."""
+    """A landing file the pipeline refuses, with where and why, for a person to act on.
+
+    `row` is the record (0 = the header, 1 = the first submission); the message names the line
+    of the file a person opens in an editor (the header is line 1), which differs from the record
+    once a quoted value spans lines.
+    """
 
     def __init__(self, path: Path | str, problem: str, row: int | None = None, column: str | None = None):
         self.path = str(path)
         self.problem = problem
         self.row = row
         self.column = column
-        where = ", ".join(p for p in (f"row {row}" if row is not None else "", f"column {column}" if column else "") if p)
+        self.line = line_of_record(Path(self.path), row) if row is not None else None
+        where = ", ".join(p for p in (f"line {self.line}" if self.line is not None else "",
+                                      f"column {column}" if column else "") if p)
         super().__init__(f"{self.path}: {problem}" + (f" ({where})" if where else ""))
+
+
+def line_of_record(path: Path, record: int) -> int:
+    """The line on which record `record` starts (0 = the header, on line 1). Read only when a file
+    is refused, so its cost is off every normal run. A workbook's row is its record plus one."""
+    if record <= 0:
+        return 1
+    if path.suffix.lower() == ".xlsx":
+        return record + 1
+    try:
+        with path.open(encoding="utf-8-sig", errors="replace", newline="") as fh:
+            reader = csv.reader(fh)
+            ended_on = 0  # the line the previous record ended on
+            for index, _ in enumerate(reader):
+                if index == record:
+                    return ended_on + 1
+                ended_on = reader.line_num
+    except (OSError, csv.Error):
+        pass
+    return record + 1  # the file cannot be followed further: as if no value spanned lines
 
 
 @dataclass
@@ -329,7 +356,8 @@ def land_frame(con: duckdb.DuckDBPyConnection, landing: Path, year: int, work: P
     if duplicate:
         code, count, rows = duplicate[0]
         raise InputFileError(
-            path, f"CSP {code} is listed {count} times (rows {', '.join(map(str, rows))})", row=int(rows[1]), column="csp_code"
+            path, f"CSP {code} is listed {count} times (lines {', '.join(str(line_of_record(path, r)) for r in rows)})",
+            row=int(rows[1]), column="csp_code"
         )
     return rows
 

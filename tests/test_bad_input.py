@@ -209,3 +209,21 @@ def test_iom_run_refuses_bad_files_clearly_and_leaves_the_publication_alone(tmp_
         assert "Traceback" not in failed.stderr and "Traceback" not in failed.stdout, case
         assert "survey_export.csv" in failed.stderr and FILE_CASES[case][2] in failed.stderr, failed.stderr
         assert _tree_digest(data / "publication") == before, case
+
+
+def test_a_refusal_names_the_files_own_line(landing, tmp_path):
+    """The header is line 1, and a quoted value spanning lines moves the records after it down:
+    the message names the line an editor shows, not the record's number."""
+    path = landing / "published.csv"
+    path.write_text(
+        "survey_year,question_id,option_id,published_pct,published_n,source\n"
+        '2013,iom_in_place,no,2,3,"Table 1,\nsecond line of a note,\nthird"\n'
+        "2013,iom_in_place,yes,ninety,181,x\n",
+        encoding="utf-8",
+    )
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    with pytest.raises(InputFileError) as refused:
+        run_year(con, 2013)
+    assert refused.value.row == 2 and refused.value.line == 5
+    assert str(refused.value).endswith("(line 5, column published_pct)")
+    assert InputFileError(path, "the header is wrong", row=0).line == 1
