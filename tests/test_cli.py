@@ -140,6 +140,11 @@ def test_run_prints_a_line_per_step_as_it_goes_and_quiet_prints_none(tmp_path):
     quiet = subprocess.run([*IOM, "run", "--year", "2013", "--quiet"], env=env_for(data), capture_output=True,
                            text=True, timeout=600)
     assert quiet.returncode == 0 and quiet.stdout.count("\n") == 1 and "published" in quiet.stdout
+    # --log-level INFO adds Dagster's log lines: what each step built
+    logged = subprocess.run([*IOM, "run", "--year", "2013", "--quiet", "--log-level", "INFO"], env=env_for(data),
+                            capture_output=True, text=True, timeout=600)
+    assert logged.returncode == 0
+    assert "staging.stg_submissions: 12 rows for 2013" in logged.stdout + logged.stderr
 
 
 @pytest.mark.slow

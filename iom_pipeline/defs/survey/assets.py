@@ -78,6 +78,8 @@ def landing_files(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
         fingerprint = landed_year(landing_dir(year))
         landed = pipeline.land(con, year)
         config_rows = pipeline.load_config(con, year)
+        context.log.info(f"landed {landed.source} ({landed.encoding}): {landed.export_rows:,} rows, "
+                         f"frame {landed.frame_rows:,} CSPs, published figures {landed.published_rows or 0:,}")
         yield dg.MaterializeResult(
             asset_key=RAW_EXPORT,
             metadata={
@@ -134,6 +136,7 @@ def _layer_asset(layer: str):
                 metadata = table_metadata(con, m.table, year, m.year_column)
                 metadata["dagster/row_count"] = dg.MetadataValue.int(rows)
                 metadata["build_seconds"] = dg.MetadataValue.float(round(seconds, 3))
+                context.log.info(f"{m.table}: {rows:,} rows for {year} in {seconds:.2f} s")
                 yield dg.MaterializeResult(asset_key=model_key(m), metadata=metadata)
 
     return _build
@@ -168,6 +171,7 @@ def submission_validation(context: dg.AssetExecutionContext, duckdb: DuckDBResou
         result = pipeline.validate(con, year)
         metadata = table_metadata(con, "audit.validation_failure", year)
     metadata.update({"rows_checked": result.rows_checked, "failing_cells": result.failures})
+    context.log.info(f"validated {result.rows_checked:,} staged rows: {result.failures:,} failing cell(s) quarantined")
     yield dg.MaterializeResult(metadata=metadata)
     flagged = sum(result.warnings.values())
     yield dg.AssetCheckResult(
