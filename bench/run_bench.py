@@ -235,8 +235,10 @@ def run_size(size: int, work: Path) -> dict:
                      str(export)])
     # The warehouse, not the BI snapshot: a run stopped by a publication check still built the marts.
     warehouse = base / "warehouse" / "iom.duckdb"
+    failures = [line.strip() for line in pipeline["output"].splitlines() if "failed:" in line and "check " in line]
     return {
         "exit": pipeline["exit"],
+        "failures": failures,
         "rows": size,
         "csv_mb": export.stat().st_size / 1e6,
         "responding": counted_returns(warehouse),
@@ -325,6 +327,12 @@ def report(results: list[dict], sample: dict | None) -> str:
                 f"{r['pipeline']['peak_mb']:.0f} | {r['pandas']['wall']:.1f} | {r['pandas']['peak_mb']:.0f} | "
                 f"{r['duckdb']['wall']:.1f} | {r['pipeline']['wall'] / r['pandas']['wall']:.2f} | {r['equal']} | {r['exit']} |"
             )
+        failed = [r for r in results if r["exit"] != 0]
+        if failed:
+            lines += ["", "`iom run` exits 1 when a blocking check fails, after building everything timed here; "
+                          "the failing checks were:"]
+            for r in failed:
+                lines += [f"- {r['rows']:,} rows: " + ("; ".join(r["failures"]) or "see the run's log")]
         by_rows = {r["rows"]: r for r in results}
         if 100_000 in by_rows and 1_000_000 in by_rows:
             small, large = by_rows[100_000], by_rows[1_000_000]
