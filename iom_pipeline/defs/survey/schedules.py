@@ -78,7 +78,9 @@ def published_fingerprint(instance: dg.DagsterInstance, year: str) -> str | None
 @dg.sensor(
     name="landing_sensor",
     job_name=JOB_NAME,
-    minimum_interval_seconds=int(automation_config()["landing_sensor"]["interval_seconds"]),
+    # Operators (and tests) may tick faster or slower than configured: read when the code loads.
+    minimum_interval_seconds=int(os.environ.get("IOM_LANDING_SENSOR_INTERVAL_SECONDS")
+                                 or automation_config()["landing_sensor"]["interval_seconds"]),
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Start a run for a survey year when its export and frame are at the survey source "
     "(IOM_SOURCE_URL; by default landing/ itself) and have stopped changing (same fingerprint of sizes, "
