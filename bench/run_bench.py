@@ -235,7 +235,7 @@ def run_size(size: int, work: Path) -> dict:
                      str(export)])
     # The warehouse, not the BI snapshot: a run stopped by a publication check still built the marts.
     warehouse = base / "warehouse" / "iom.duckdb"
-    failures = [line.strip() for line in pipeline["output"].splitlines() if "failed:" in line and "check " in line]
+    failures = [line.strip() for line in pipeline["output"].splitlines() if line.strip().startswith("check ")]
     return {
         "exit": pipeline["exit"],
         "failures": failures,
