@@ -26,7 +26,7 @@ LAYERS = ("staging", "intermediate", "marts")
 YEAR_COLUMN = "survey_year"
 _REF = re.compile(r"""ref\(\s*['"](\w+)['"]""")
 _SOURCE = re.compile(r"""source\(\s*['"](\w+)['"]\s*,\s*['"](\w+)['"]""")
-_FIRST_COMMENT = re.compile(r"^\s*--\s*(.+)$", re.MULTILINE)
+_MARKER = re.compile(r"(partition column|materialised):")
 
 
 def ident(name: str) -> str:
@@ -63,13 +63,25 @@ class SqlModel:
         return f"{self.layer}.{self.name}"
 
 
+def _leading_comment(text: str) -> str:
+    """The comment that opens a model, whole (its lines joined), less the markers read above."""
+    lines = []
+    for line in text.splitlines():
+        if not line.startswith("--"):
+            break
+        words = line[2:].strip()
+        if words and not _MARKER.match(words):
+            lines.append(words)
+    return " ".join(lines)
+
+
 @cache
 def discover_models() -> dict[str, SqlModel]:
     models: dict[str, SqlModel] = {}
     for layer in LAYERS:
         for path in sorted((SQL_DIR / layer).glob("*.sql")):
             text = path.read_text(encoding="utf-8")
-            first = _FIRST_COMMENT.search(text)
+            opening = _leading_comment(text)
             year_column = YEAR_COLUMN
             marker = re.search(r"--\s*partition column:\s*(\w+)", text)
             if marker:
@@ -81,7 +93,7 @@ def discover_models() -> dict[str, SqlModel]:
                 template=text,
                 refs=tuple(dict.fromkeys(_REF.findall(text))),
                 sources=tuple(dict.fromkeys(_SOURCE.findall(text))),
-                description=first.group(1).strip() if first else path.stem,
+                description=opening or path.stem,
                 year_column=year_column,
                 materialised=materialised.group(1) if materialised else "table",
             )
