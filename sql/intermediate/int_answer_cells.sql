@@ -36,6 +36,11 @@ column_rule (column_name, required, exclusive_bit) as (
     {%- for r in routing.columns %}
         ({{ lit(r.column) }}, {{ r.required }}, {{ r.exclusive_bit }}){{ "," if not loop.last }}
     {%- endfor %}
+),
+column_info as (
+    select m.*, r.required, r.exclusive_bit
+    from {{ source('config', 'column_map') }} m
+    join column_rule r using (column_name)
 )
 select
     {{ year }} as survey_year,
@@ -48,11 +53,10 @@ select
     m.unit,
     case m.role when 'single' then o.option_id when 'tick' then m.option_id end as option_id,
     case when m.role = 'text' then c.cell_value end as text_value,
-    (c.facts & r.required) = r.required as asked,
+    (c.facts & m.required) = m.required as asked,
     -- rule 5: an exclusive option (`none`) ticked together with another option of the question
-    (c.facts & r.required) = r.required and (c.exclusive_ticks & r.exclusive_bit) <> 0 as exclusive_with_other
+    (c.facts & m.required) = m.required and (c.exclusive_ticks & m.exclusive_bit) <> 0 as exclusive_with_other
 from cells c
-join column_rule r using (column_name)
-join {{ source('config', 'column_map') }} m using (column_name)
+join column_info m using (column_name)
 left join {{ source('config', 'option') }} o
     on m.role = 'single' and o.question_id = m.item_id and o.label_norm = c.cell_value and not o.is_derived
