@@ -6,8 +6,8 @@ hand-made inputs. Each step is scoped to one survey year and replaces only that 
 
 from __future__ import annotations
 
-import weakref
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 import duckdb
@@ -30,11 +30,6 @@ class LandingResult:
     notes: list[str] = field(default_factory=list)
 
 
-# Connections already given the schemas and macros: a run keeps one connection for all its
-# steps, and every step function calls prepare_warehouse.
-_PREPARED: "weakref.WeakSet[duckdb.DuckDBPyConnection]" = weakref.WeakSet()
-
-
 # The memory DuckDB may use (docs/scaling.md): well under the machine's, so the biggest models
 # spill to disk instead of holding the 1M-row export's answer cells in memory. A connection
 # opened with its own memory_limit keeps it.
@@ -45,27 +40,29 @@ MEMORY_LIMIT = "1GB"
 DISABLED_COMPRESSION = "fsst"
 
 
+@cache
+def _default_memory_limit() -> str:
+    with duckdb.connect() as fresh:
+        return fresh.execute("select value from duckdb_settings() where name = 'memory_limit'").fetchall()[0][0]
+
+
 def _tune(con: duckdb.DuckDBPyConnection) -> None:
     def current(name: str) -> str:
         return con.execute("select value from duckdb_settings() where name = ?", [name]).fetchall()[0][0]
 
-    with duckdb.connect() as fresh:
-        default_limit = fresh.execute("select value from duckdb_settings() where name = 'memory_limit'").fetchall()[0][0]
-    if current("memory_limit") == default_limit:
+    if current("memory_limit") == _default_memory_limit():
         con.execute(f"set memory_limit = '{MEMORY_LIMIT}'")
     if not current("disabled_compression_methods"):
         con.execute(f"set disabled_compression_methods = '{DISABLED_COMPRESSION}'")
 
 
 def prepare_warehouse(con: duckdb.DuckDBPyConnection) -> None:
-    """The warehouse's schemas, macros (`sql/macros/`) and settings, once per connection."""
-    if con in _PREPARED:
-        return
+    """The warehouse's schemas, macros (`sql/macros/`) and settings. Idempotent and cheap (a few
+    catalog statements): every step function calls it on the connection it is given."""
     _tune(con)
     ensure_schemas(con)
     for statement in macro_statements():
         con.execute(statement)
-    _PREPARED.add(con)
 
 
 def land(con: duckdb.DuckDBPyConnection, year: int, landing: Path | None = None) -> LandingResult:
@@ -101,7 +98,7 @@ def build_models(con: duckdb.DuckDBPyConnection, year: int, models: list[SqlMode
 
 def validate(con: duckdb.DuckDBPyConnection, year: int):
     """pandera validation of the staged submissions; a bad `response_id` refuses the file."""
-    from iom_pipeline.validation import validate_submissions  # pandera and polars: loaded when used
+    from iom_pipeline.validation import validate_submissions  # pandera and ibis: loaded when used
 
     qn: Questionnaire = questionnaire_for_year(year)
     result, file_level = validate_submissions(con, qn, year)
