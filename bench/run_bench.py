@@ -181,7 +181,7 @@ def run_sample(work: Path) -> dict:
 def generate(size: int, landing: Path) -> dict:
     marker = landing / "generated.txt"
     spec = f"rows={size} csps={size} response_rate={RESPONSE_RATE} seed={YEAR}"
-    if marker.exists() and marker.read_text() == spec:
+    if marker.exists() and marker.read_text() == spec and (landing / "SYNTHETIC.txt").exists():
         return {}
     shutil.rmtree(landing, ignore_errors=True)
     out = subprocess.run([PYTHON, "-m", "iom_synthetic.scale", "--rows", str(size), "--csps", str(size),
