@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import subprocess
 import sys
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,6 @@ import pytest
 from iom_pipeline.paths import PROJECT_ROOT, PUBLISHED_FIGURES_CSV
 from iom_pipeline.publication import figure_specs, render_figures
 from iom_pipeline.publication.data import read_marts_csv
-from iom_pipeline.publication.numbers import half_up, pct_half_up
 from iom_pipeline.publication.style import CATEGORICAL
 
 FIXTURES = Path(__file__).parent / "fixtures" / "publication"
@@ -33,6 +33,22 @@ def figures(marts, tmp_path_factory):
 def read_csv(path: Path) -> list[dict]:
     with Path(path).open(encoding="utf-8", newline="") as fh:
         return list(csv.DictReader(fh))
+
+
+def fixture_rows() -> dict[tuple[str, str], dict]:
+    """The fixture's question_summary as its file holds it (text), read without the code under test."""
+    rows = {(r["question_id"], r["option_id"]): r for r in read_csv(FIXTURES / "question_summary.csv")}
+    assert all(r["survey_year"] == "2013" for r in rows.values())
+    return rows
+
+
+def whole_pct_half_up(n: int, base: int) -> int:
+    """n / base as a whole percentage, halves rounded up, in exact integers (2.5 -> 3)."""
+    return (200 * n + base) // (2 * base)
+
+
+def one_decimal_half_up(text: str) -> str:
+    return str(Decimal(text).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
 
 
 # -- configuration ---------------------------------------------------------------------------
@@ -57,21 +73,23 @@ def test_specs_list_the_2013_report():
     assert specs["figure_7"].kind == "comparison"
 
 
-def test_fixture_agrees_with_the_2013_report(marts):
+def test_fixture_agrees_with_the_2013_report():
     """The hand-made fixture reproduces every percentage and count the 2013 report published."""
-    qs = marts["question_summary"]
-    rows = {(r.question_id, r.option_id): r for r in qs.itertuples()}
+    rows = fixture_rows()
     with PUBLISHED_FIGURES_CSV.open(encoding="utf-8") as fh:
         published = [r for r in csv.DictReader(fh) if r["survey_year"] == "2013"]
-    assert published
+    assert len(published) == 47
     for p in published:
         row = rows[(p["question_id"], p["option_id"])]
+        n, base = int(row["n"]), int(row["base_n"])
         if p["published_pct"]:
-            assert row.pct_rounded == int(p["published_pct"]), p
-            assert pct_half_up(row.n, row.base_n) == row.pct_rounded
+            assert int(row["pct_rounded"]) == int(p["published_pct"]), p
+            assert whole_pct_half_up(n, base) == int(row["pct_rounded"]), p
         if p["published_n"]:
-            assert row.n == int(p["published_n"]), p
-    assert rows[("agency", "police")].base_n == 225
+            assert n == int(p["published_n"]), p
+    assert rows[("agency", "police")]["base_n"] == "225"
+    # the rounding used above, on the halves where it matters
+    assert whole_pct_half_up(1, 8) == 13 and whole_pct_half_up(3, 8) == 38 and whole_pct_half_up(1, 200) == 1
 
 
 # -- files ----------------------------------------------------------------------------------
@@ -130,16 +148,24 @@ def test_sorting_as_configured(figures, marts):
     assert "other" not in order("figure_1")
 
 
-def test_csv_values_match_the_mart(figures, marts):
-    qs = marts["question_summary"]
-    lookup = {(r.question_id, r.option_id): r for r in qs.itertuples()}
+def test_csv_values_match_the_mart(figures):
+    lookup = fixture_rows()
+    seen = 0
     for fig_id in FIGURE_IDS[:6]:
         for row in read_csv(figures[fig_id]["csv"]):
             mart = lookup[(row["question_id"], row["option_id"])]
-            assert int(row["percentage"]) == mart.pct_rounded
-            assert int(row["number"]) == mart.n
-            assert int(row["base"]) == mart.base_n
-            assert float(row["ci_lower_95"]) == half_up(mart.ci_lower, 1)
+            assert row["percentage"] == mart["pct_rounded"]
+            assert row["number"] == mart["n"]
+            assert row["base"] == mart["base_n"]
+            assert row["ci_lower_95"] == one_decimal_half_up(mart["ci_lower"]), (row, mart["ci_lower"])
+            assert row["ci_upper_95"] == one_decimal_half_up(mart["ci_upper"]), (row, mart["ci_upper"])
+            seen += 1
+    assert seen >= 30
+    # by hand, Figure 1's first row: police 216 of 225 (96 %), interval 92.6 to 97.9
+    first = read_csv(figures["figure_1"]["csv"])[0]
+    assert [first[k] for k in ("option_id", "percentage", "number", "base", "ci_lower_95", "ci_upper_95")] == [
+        "police", "96", "216", "225", "92.6", "97.9"]
+    assert one_decimal_half_up("72.45") == "72.5" and one_decimal_half_up("72.449999") == "72.4"
 
 
 def test_comparison_figure_only_with_comparison_rows(marts, tmp_path):
