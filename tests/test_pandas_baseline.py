@@ -313,7 +313,6 @@ def test_percentages_round_half_up(tmp_path):
     assert pb.round_half_up(1, 200) == 1  # 0.5
     assert pb.round_half_up(1, 3) == 33 and pb.round_half_up(2, 3) == 67
     assert pb.round_half_up(0, 7) == 0 and pb.round_half_up(7, 7) == 100
-    assert round(2.5) == 2  # why the script does not use round()
     frame = "csp_code,csp_name\n" + "".join(f"E22{i:06d},Place {chr(65 + i)}\n" for i in range(8))
     _, summary = run(tmp_path, "csp_code,q1_iom_in_place\nE22000000,Yes\n", frame)
     row = summary[summary.question_id == "response"].iloc[0]

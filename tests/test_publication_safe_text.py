@@ -57,10 +57,6 @@ def test_half_up(value, places, expected):
     assert half_up(value, places) == expected
 
 
-def test_half_up_differs_from_round():
-    assert half_up(2.5) == 3 and round(2.5) == 2
-
-
 def test_pct_half_up_is_exact():
     assert pct_half_up(1, 8) == 13  # 12.5 -> 13
     assert pct_half_up(3, 184) == 2
