@@ -75,22 +75,26 @@ def year_of(context) -> int:
     return int(context.partition_key)
 
 
-def table_metadata(con, table: str, year: int, year_column: str = "survey_year") -> dict:
-    """Row count, column schema (with each column's description from the data dictionary) and a
-    preview, as the UI shows them."""
+def column_schema(con, table: str, year: int) -> dg.TableSchema:
+    """The table's columns with their types and, from the data dictionary, their descriptions."""
     from iom_pipeline.dictionary import column_descriptions
 
-    rows = con.execute(f"select count(*) from {table} where {year_column} = ?", [year]).fetchall()[0][0]
-    columns = con.execute(f"describe {table}").fetchall()
     try:
         descriptions = column_descriptions(con, table, year)
     except KeyError:  # a table the data dictionary does not describe yet: types only
         descriptions = {}
+    return dg.TableSchema(
+        columns=[dg.TableColumn(name=c[0], type=c[1], description=descriptions.get(c[0]) or None)
+                 for c in con.execute(f"describe {table}").fetchall()]
+    )
+
+
+def table_metadata(con, table: str, year: int, year_column: str = "survey_year") -> dict:
+    """Row count, described column schema and a preview, as the UI shows them."""
+    rows = con.execute(f"select count(*) from {table} where {year_column} = ?", [year]).fetchall()[0][0]
     return {
         "dagster/row_count": dg.MetadataValue.int(int(rows)),
-        "dagster/column_schema": dg.TableSchema(
-            columns=[dg.TableColumn(name=c[0], type=c[1], description=descriptions.get(c[0]) or None) for c in columns]
-        ),
+        "dagster/column_schema": column_schema(con, table, year),
         "table": dg.MetadataValue.text(table),
         "preview": dg.MetadataValue.md(preview_markdown(con, table, year, year_column)),
     }

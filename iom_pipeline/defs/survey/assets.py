@@ -12,7 +12,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from iom_pipeline import pipeline
-from iom_pipeline.defs.shared import OWNERS, survey_years, table_metadata, warehouse, year_of
+from iom_pipeline.defs.shared import OWNERS, column_schema, survey_years, table_metadata, warehouse, year_of
 from iom_pipeline.defs.survey.pull import PULLED
 from iom_pipeline.sql_models import LAYERS, SqlModel, discover_models, models_in_order
 from iom_pipeline.landing import landed_year
@@ -89,12 +89,18 @@ def landing_files(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
                 "notes": "; ".join(landed.notes) or "none",
                 "questionnaire": questionnaire_for_year(year).version,
                 LANDING_FINGERPRINT: fingerprint.fingerprint if fingerprint else "",
+                "dagster/column_schema": column_schema(con, f"raw.survey_export_{year}", year),
             },
         )
-        yield dg.MaterializeResult(asset_key=RAW_FRAME, metadata={"dagster/row_count": landed.frame_rows})
+        yield dg.MaterializeResult(
+            asset_key=RAW_FRAME,
+            metadata={"dagster/row_count": landed.frame_rows,
+                      "dagster/column_schema": column_schema(con, f"raw.frame_{year}", year)},
+        )
         yield dg.MaterializeResult(
             asset_key=RAW_PUBLISHED,
-            metadata={"dagster/row_count": landed.published_rows or 0, "supplied": landed.published_rows is not None},
+            metadata={"dagster/row_count": landed.published_rows or 0, "supplied": landed.published_rows is not None,
+                      "dagster/column_schema": column_schema(con, f"raw.published_{year}", year)},
         )
         yield dg.MaterializeResult(
             asset_key=QUESTIONNAIRE,
