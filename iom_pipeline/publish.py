@@ -12,10 +12,13 @@ and only moved into place by the final publication step, after every blocking ch
   snapshot into a new directory, which is exchanged with `publication/marts/` like a year's
   directory.
 
-Order: the Parquet directory is swapped in first and the snapshot renamed last. The snapshot is
-what the next run carries the other years over from, so its rename is the commit point; the
-Parquet files are rewritten whole from the snapshot at every publication, so a crash between
-the two steps leaves them at most one publication ahead until the next run.
+Order: the snapshot and its Parquet files are staged (written and fsynced) first; then the
+year's directory is swapped in (`publish_directory`); then the Parquet directory; and the
+snapshot is renamed last (`commit_bi_snapshot`). The snapshot is what the next run carries the
+other years over from, so its rename is the commit point: a run stopped before it leaves the
+previous snapshot beside either publication of the year, never a snapshot ahead of the files;
+the Parquet files are rewritten whole at every publication, so a stop between the last two
+steps leaves them at most one publication ahead until the next run.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import ctypes.util
 import json
 import os
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -155,7 +159,20 @@ def _write_parquet(con: duckdb.DuckDBPyConnection, table: str, descriptions: dic
     )
 
 
+@dataclass(frozen=True)
+class StagedSnapshot:
+    """A new BI snapshot and its Parquet files, written and fsynced under work/, not yet in place."""
+
+    scratch: Path
+    parquet: Path
+
+
 def write_bi_snapshot(con: duckdb.DuckDBPyConnection, year: int, run_id: str) -> Path:
+    """Stage the year's new BI snapshot and move it into place at once (see stage_bi_snapshot)."""
+    return commit_bi_snapshot(stage_bi_snapshot(con, year, run_id))
+
+
+def stage_bi_snapshot(con: duckdb.DuckDBPyConnection, year: int, run_id: str) -> StagedSnapshot:
     """Replace one year's rows of the BI snapshot's marts; other years stay as last published.
 
     The new snapshot is a new file: the other years are copied from the previous snapshot (not
@@ -165,7 +182,6 @@ def write_bi_snapshot(con: duckdb.DuckDBPyConnection, year: int, run_id: str) ->
     new snapshot, then both are moved into place (see the module's docstring for the order).
     """
     target = bi_snapshot_path()
-    parquet_target = marts_parquet_dir()
     target.parent.mkdir(parents=True, exist_ok=True)
     scratch_dir = work_dir() / "snapshot"
     scratch_dir.mkdir(parents=True, exist_ok=True)
@@ -205,7 +221,14 @@ def write_bi_snapshot(con: duckdb.DuckDBPyConnection, year: int, run_id: str) ->
         _detach(con, _NEW, _OLD)
     with open(scratch, "rb") as fh:
         os.fsync(fh.fileno())
-    _swap_into_place(parquet_staged, parquet_target)
-    os.replace(scratch, target)
+    return StagedSnapshot(scratch, parquet_staged)
+
+
+def commit_bi_snapshot(staged: StagedSnapshot) -> Path:
+    """Move a staged snapshot into place: the Parquet files first, the snapshot's rename last (the
+    commit point: the next run copies the other years from whatever snapshot is in place)."""
+    target = bi_snapshot_path()
+    _swap_into_place(staged.parquet, marts_parquet_dir())
+    os.replace(staged.scratch, target)
     _fsync_dir(target.parent)
     return target

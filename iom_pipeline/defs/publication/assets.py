@@ -16,7 +16,7 @@ from iom_pipeline.defs.quality.assets import EXPECTATION_RESULT
 from iom_pipeline.defs.shared import survey_years, warehouse, year_of
 from iom_pipeline.defs.survey.assets import LANDING_FINGERPRINT, RAW_EXPORT
 from iom_pipeline.paths import landing_dir
-from iom_pipeline.publish import publish_directory, staging_dir, write_bi_snapshot
+from iom_pipeline.publish import commit_bi_snapshot, publish_directory, stage_bi_snapshot, staging_dir
 
 MARTS = dg.AssetKey(["marts", "question_summary"])
 MART_DEPS = [
@@ -195,9 +195,13 @@ def published(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.M
     out = staging_dir(year, context.run.run_id)
     for manifest in out.glob("*.json"):
         manifest.unlink()  # run bookkeeping, not part of the publication
+    # The BI snapshot is built first, then the year's files are swapped in, and the snapshot's
+    # rename comes last: a run stopped at any point leaves either the previous publication or
+    # this one's files beside the previous snapshot, never a snapshot ahead of the files.
     with warehouse(duckdb) as con:
-        snapshot = write_bi_snapshot(con, year, context.run.run_id)
+        staged_snapshot = stage_bi_snapshot(con, year, context.run.run_id)
     target = publish_directory(out, year)
+    snapshot = commit_bi_snapshot(staged_snapshot)
     for leftover in out.parent.glob(f"{year}-*"):
         shutil.rmtree(leftover, ignore_errors=True)  # staging left by runs that failed their checks
     files = sorted(p.name for p in target.iterdir())
