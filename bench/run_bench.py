@@ -142,7 +142,7 @@ def run_sample(work: Path) -> dict:
     base = work / "sample"
     shutil.rmtree(base, ignore_errors=True)
     home = base / "dagster_home"
-    env = {"IOM_DATA_DIR": str(base), "DAGSTER_HOME": str(home), "IOM_WORKERS": "0"}
+    env = {"IOM_DATA_DIR": str(base), "DAGSTER_HOME": str(home)}
     subprocess.run([str(BIN / "iom"), "sample", "--year", "2011", "--year", str(YEAR)], env={**os.environ, **env},
                    check=True, capture_output=True)
     home.mkdir(parents=True, exist_ok=True)
@@ -222,7 +222,7 @@ def run_size(size: int, work: Path) -> dict:
     for leftover in ("warehouse", "publication", "work", "dagster_home", "pandas_out"):
         shutil.rmtree(base / leftover, ignore_errors=True)
     home = base / "dagster_home"
-    env = {"IOM_DATA_DIR": str(base), "DAGSTER_HOME": str(home), "IOM_WORKERS": "0"}
+    env = {"IOM_DATA_DIR": str(base), "DAGSTER_HOME": str(home)}
     pipeline = measure([str(BIN / "iom"), "run", "--year", str(YEAR)], env, check=False)
     if pipeline["exit"] != 0:
         print(pipeline["output"], file=sys.stderr)
@@ -288,7 +288,7 @@ def report(results: list[dict], sample: dict | None) -> str:
         f"Written by `make bench` (bench/run_bench.py) on this machine: {os.cpu_count()} cores, "
         f"{time.strftime('%Y-%m-%d %H:%M')}. Each command runs in its own process; **peak MB** is the whole "
         "process tree's resident memory (the command and every process it starts, summed, sampled every 50 ms). "
-        "Runs use `IOM_WORKERS=0` (everything in the run's own process, as a launch from the UI).",
+        "`iom run` and `dagster asset materialize` execute the same job with the same in-process executor.",
         "",
     ]
     if sample:
