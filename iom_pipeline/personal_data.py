@@ -1,16 +1,21 @@
-"""Finding respondents' personal data where it must never be: published files, logs, metadata."""
+"""Finding respondents' personal data where it must never be: published files, logs, metadata,
+the BI snapshot and its Parquet files (rule 7)."""
 
 from __future__ import annotations
 
+import html
 import re
 import struct
+import unicodedata
 import zipfile
 import zlib
+from collections.abc import Iterable
 from pathlib import Path
 
 import duckdb
 
 from iom_pipeline.questionnaire import questionnaire_for_year
+from iom_pipeline.sql_models import ident, lit
 
 MIN_LENGTH = 5  # shorter values ("Jo") would match ordinary words
 UNREADABLE = "<unreadable>"  # never a found value: values are read as words without < or >
@@ -99,37 +104,162 @@ def file_text(path: Path) -> str:
 
 _TOKEN = re.compile(r"[^\s<>\"=&;,()\[\]{}|]+")
 MAX_WORDS = 4  # names, e-mails and phone numbers are at most a few words long
+MIN_PHONE_DIGITS = 6  # a phone number's digits without its prefix, at the least
+# A run of digits as a phone number may be written: spaces, hyphens, brackets or slashes between
+# them, not glued to a word, a decimal point or a decimal (so not part of a number like 0.163296).
+_DIGIT_RUN = re.compile(r"(?<![\w.])\+?\d[\d \t\u00a0()\-\u2010-\u2013/]*\d(?!\w|\.\d)")
+_PHONE_VALUE = re.compile(r"\+?[\d\s().\-/]+")
 
 
 def _normal(text: str) -> str:
-    return " ".join(text.lower().split())
+    """Case and Unicode form folded, and cut into the words the files are read as."""
+    return " ".join(_TOKEN.findall(unicodedata.normalize("NFC", text).lower()))
 
 
-def find_in_files(directory: Path, values: set[str]) -> list[tuple[str, str]]:
+def phone_digits(value: str) -> str:
+    """A phone number's digits without its trunk or country prefix: 01632 960001, +44 1632 960001
+    and 0044 (0)1632-960001 are all 1632960001 (as the SQL macro phone_digits)."""
+    return re.sub(r"^(?:0044|44|0)", "", re.sub(r"\D", "", value))
+
+
+class PersonalDataFinder:
+    """The values of a year's respondents, looked up in any text in one pass, whatever their number.
+
+    Text is decoded as a reader sees it (HTML and XML character references unescaped: the report
+    writes O'Brien as O&#39;Brien, a spreadsheet & as &amp;), folded like the values, and every run
+    of up to four of its words is looked up in the set of values. Phone numbers are compared as
+    digit strings: every run of digits written as a number may be (spaces, hyphens, brackets) is
+    looked up, a window at a time, in the set of the values' digits, so 01632 960 001,
+    01632-960001 and +44 1632 960001 are all the same number.
+    """
+
+    def __init__(self, values: Iterable[str]):
+        self.wanted: set[str] = set()
+        self.phones: dict[str, str] = {}  # digits -> the value, as reported
+        for value in values:
+            if not value or not value.strip():
+                continue
+            normal = _normal(value)
+            if normal:
+                self.wanted.add(normal)
+            digits = phone_digits(value)
+            if _PHONE_VALUE.fullmatch(value.strip()) and len(digits) >= MIN_PHONE_DIGITS:
+                self.phones[digits] = normal
+        self.longest = min(max((len(v.split()) for v in self.wanted), default=1), MAX_WORDS)
+        self.phone_lengths = sorted({len(d) for d in self.phones})
+
+    def __len__(self) -> int:
+        return len(self.wanted)
+
+    def find(self, text: str) -> set[str]:
+        """The values (folded) that `text` holds."""
+        text = unicodedata.normalize("NFC", html.unescape(text))
+        found: set[str] = set()
+        words = _TOKEN.findall(text.lower())
+        for size in range(1, self.longest + 1):
+            for i in range(len(words) - size + 1):
+                candidate = " ".join(words[i : i + size])
+                if candidate in self.wanted:
+                    found.add(candidate)
+                # punctuation glued to a value ("j.smith@example.org.") must not hide it
+                elif candidate.rstrip(".:") in self.wanted:
+                    found.add(candidate.rstrip(".:"))
+        if self.phones:
+            for run in _DIGIT_RUN.findall(text):
+                digits = re.sub(r"\D", "", run)
+                for size in self.phone_lengths:
+                    for i in range(len(digits) - size + 1):
+                        if digits[i : i + size] in self.phones:
+                            found.add(self.phones[digits[i : i + size]])
+        return found
+
+
+def find_in_text(text: str, values: set[str] | PersonalDataFinder) -> set[str]:
+    finder = values if isinstance(values, PersonalDataFinder) else PersonalDataFinder(values)
+    return finder.find(text)
+
+
+def find_in_files(directory: Path, values: set[str] | PersonalDataFinder) -> list[tuple[str, str]]:
     """(file, value) for every personal value found in any file under directory, and
     (file, "unreadable: why") for a file whose text could not be read (a corrupt PNG).
 
-    Linear in the files' size, whatever the number of values: every run of up to four words
-    of a file is looked up in the set of values, rather than each value searched for.
+    Linear in the files' size, whatever the number of values (see PersonalDataFinder).
     """
-    wanted = {_normal(v) for v in values if v and v.strip()}
-    longest = max((len(v.split()) for v in wanted), default=1)
+    finder = values if isinstance(values, PersonalDataFinder) else PersonalDataFinder(values)
     hits = []
+    if not directory.is_dir():
+        return hits
     for path in sorted(p for p in directory.rglob("*") if p.is_file()):
         try:
             text = file_text(path)
         except UnreadableFile as exc:  # refused, not passed unread
             hits.append((str(path.relative_to(directory)), f"{UNREADABLE}: {exc}"))
             continue
-        words = _TOKEN.findall(text.lower())
-        found = set()
-        for size in range(1, min(longest, MAX_WORDS) + 1):
-            for i in range(len(words) - size + 1):
-                candidate = " ".join(words[i : i + size])
-                if candidate in wanted:
-                    found.add(candidate)
-                # punctuation glued to a value ("j.smith@example.org.") must not hide it
-                elif candidate.rstrip(".:") in wanted:
-                    found.add(candidate.rstrip(".:"))
-        hits.extend((str(path.relative_to(directory)), v) for v in sorted(found))
+        hits.extend((str(path.relative_to(directory)), v) for v in sorted(finder.find(text)))
     return hits
+
+
+# -- in databases: the BI snapshot and its Parquet files ----------------------------------------
+# The SQL is sql/macros/personal_data.sql's, the same the warehouse check runs.
+
+
+class PersonalDataFound(RuntimeError):
+    """A table or file about to be published holds personal data: it is not published."""
+
+
+def findings(con: duckdb.DuckDBPyConnection, texts_sql: str, located_sql: str, year: int) -> list[tuple]:
+    """(table, column, what was found, distinct values) of `personal_data_findings` for the cells
+    of `texts_sql`, against the year's raw export."""
+    con.execute("set variable personal_data_texts = ?", [texts_sql])
+    con.execute("set variable personal_data_located = ?", [located_sql])
+    return con.execute(
+        "select * from personal_data_findings(getvariable('personal_data_texts'), getvariable('personal_data_located'), "
+        f"{lit(f'raw.survey_export_{int(year)}')}) order by all"
+    ).fetchall()
+
+
+def find_in_catalog(con: duckdb.DuckDBPyConnection, catalog: str, year: int) -> list[tuple]:
+    """Findings in the year's rows of every table of an attached database (outside its raw layer),
+    and in its tables' and columns' comments (what a BI tool shows as descriptions)."""
+    texts, located = con.execute(
+        "select personal_data_cells_sql(?, ?, false), personal_data_cells_sql(?, ?, true)",
+        [catalog, int(year), catalog, int(year)],
+    ).fetchall()[0]
+    comments = (
+        f"select schema_name || '.' || table_name as table_name, 'comment' as column_name, comment as cell "
+        f"from duckdb_tables() where database_name = {lit(catalog)} and comment is not null union all "
+        f"select schema_name || '.' || table_name, column_name || ' (comment)', comment "
+        f"from duckdb_columns() where database_name = {lit(catalog)} and comment is not null"
+    )
+    return findings(con, f"{texts} union all select cell from ({comments})", f"{located} union all {comments}", year)
+
+
+def find_in_parquet(con: duckdb.DuckDBPyConnection, paths: Iterable[Path], year: int) -> list[tuple]:
+    """Findings in the year's rows of Parquet files (every text column; all rows of a file without
+    survey_year) and in their key-value metadata."""
+    texts, located = [], []
+    for path in paths:
+        source = f"read_parquet({lit(str(path))})"
+        columns = con.execute(f"describe select * from {source}").fetchall()
+        names = {c[0] for c in columns}
+        year_filter = f" and survey_year = {int(year)}" if "survey_year" in names else ""
+        for name, dtype, *_ in columns:
+            if not re.search(r"^(VARCHAR|JSON|STRUCT|MAP|UNION)|\[\]$", str(dtype)):
+                continue
+            query = f"{ident(name)}::varchar as cell from {source} where {ident(name)} is not null{year_filter}"
+            texts.append(f"select {query}")
+            located.append(f"select {lit(path.name)} as table_name, {lit(name)} as column_name, {query}")
+        metadata = f"decode(value) as cell from parquet_kv_metadata({lit(str(path))})"
+        texts.append(f"select {metadata}")
+        located.append(f"select {lit(path.name)} as table_name, 'key-value metadata' as column_name, {metadata}")
+    if not texts:
+        return []
+    return findings(con, " union all ".join(texts), " union all ".join(located), year)
+
+
+def describe_findings(rows: list[tuple]) -> str:
+    """Where, and what kind of value, never the value itself."""
+    return "; ".join(
+        f"{table}{'.' + column if column else ''}: {found}" + (f" ({n} distinct value(s))" if n else "")
+        for table, column, found, n in rows
+    )

@@ -35,6 +35,7 @@ import duckdb
 
 from iom_pipeline.dictionary import column_descriptions, table_description
 from iom_pipeline.paths import bi_snapshot_path, publication_dir, work_dir
+from iom_pipeline.personal_data import PersonalDataFound, describe_findings, find_in_catalog, find_in_parquet
 from iom_pipeline.sql_models import discover_models, ident, lit
 from iom_pipeline.warehouse import replace_year_rows, table_exists
 
@@ -214,11 +215,23 @@ def stage_bi_snapshot(con: duckdb.DuckDBPyConnection, year: int, run_id: str) ->
             )
             descriptions[table] = _describe(con, table, year_column, year)
         _detach(con, _OLD)
-        con.execute(f"checkpoint {_NEW}")
-        for table, _year_column in mart_tables():
-            _write_parquet(con, table, descriptions[table], parquet_staged / f"{table.split('.')[-1]}.parquet")
+        # Rule 7, the last look before anything is renamed into place: the year's rows of the new
+        # snapshot, then of its Parquet files, hold no value of the year's respondents.
+        found = find_in_catalog(con, _NEW, year)
+        refused = f"the BI snapshot: {describe_findings(found)}" if found else ""
+        if not refused:
+            con.execute(f"checkpoint {_NEW}")
+            for table, _year_column in mart_tables():
+                _write_parquet(con, table, descriptions[table], parquet_staged / f"{table.split('.')[-1]}.parquet")
     finally:
         _detach(con, _NEW, _OLD)
+    if not refused:
+        found = find_in_parquet(con, sorted(parquet_staged.glob("*.parquet")), year)
+        refused = f"the Parquet marts: {describe_findings(found)}" if found else ""
+    if refused:
+        scratch.unlink(missing_ok=True)
+        shutil.rmtree(parquet_staged, ignore_errors=True)
+        raise PersonalDataFound(f"not published, respondents' personal data (rule 7) in {refused}")
     with open(scratch, "rb") as fh:
         os.fsync(fh.fileno())
     return StagedSnapshot(scratch, parquet_staged)
