@@ -25,6 +25,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from dagster import AssetKey, DagsterInstance
 
 from exports import row, tick, write_landing
 from iom_pipeline import pipeline, publish
@@ -266,6 +267,10 @@ def test_iom_run_publishes_with_every_typed_value_redacted(published):
         assert {c: n for c, n in counts.items() if n} == {
             "a1_name": 2, "a1_agency_other_text": 2, "q5_type_other_text": 1, "q2_established": 1, "q7_tool_none": 1}
         assert counts["a6_name"] == 0 and len(counts) == 13 + 2  # every free-text column, and the choices redacted
+        with DagsterInstance.get() as instance:  # the asset's metadata: counts per column, never values
+            metadata = instance.get_latest_materialization_event(AssetKey(["audit", "redaction"])).asset_materialization.metadata
+        assert metadata["survey_year"].value == "2013" and metadata["cells_redacted"].value == 7
+        assert metadata["cells_redacted: a1_name"].value == 2 and metadata["cells_redacted: a6_name"].value == 0
         # the raw layer keeps what was typed
         assert warehouse.execute("select a1_name from raw.survey_export_2013 where response_id = '1'"
                                  ).fetchall() == [("JOANNA SMITH's team",)]
