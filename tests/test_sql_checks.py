@@ -7,13 +7,12 @@ blocking check is an ERROR, a warning a WARN, with their counts in the metadata.
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from dataclasses import replace
 
 import dagster as dg
 import pytest
 
-from test_expectations import build_warehouse, corrupted
+from test_expectations import SharedConnection, build_warehouse, corrupted
 from iom_pipeline.defs.shared import survey_years
 from iom_pipeline.defs.survey.checks import CHECKS, asset_checks, check_key, mart_checks
 from iom_pipeline.quality.sql_checks import CHECKS_DIR, evaluate, read_check
@@ -177,14 +176,6 @@ def test_warnings_list_what_they_warn_about_and_count_it_by_kind(con):
 
 
 # -- through Dagster -------------------------------------------------------------------------
-class SharedConnection:
-    def __init__(self, con):
-        self.con = con
-
-    @contextmanager
-    def get_connection(self):
-        yield self.con
-
 
 def run_checks(con, year: int = 2013) -> dict[str, dg.AssetCheckEvaluation]:
     """The checks step of a run for `year`, after the marts (already built) are "materialised"."""
