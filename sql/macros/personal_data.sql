@@ -86,6 +86,9 @@ create or replace macro personal_data_cells_sql(catalog, year, located) as (
         on y.table_schema = c.table_schema and y.table_name = c.table_name
     where c.table_catalog = catalog and c.table_schema <> 'raw' and t.table_type = 'BASE TABLE'
       and regexp_matches(c.data_type, '^(VARCHAR|JSON|STRUCT|MAP|UNION)|\[\]$')
+      -- Provenance of the landing files (the source's URL, password shown as ***, file names and
+      -- checksums) holds no survey data; an SFTP URL's `user@host` reads as an e-mail address.
+      and not (c.table_schema = 'audit' and c.table_name = 'source_file')
 );
 
 -- Views outside the raw layer that read it: their rows are not those of a scanned table.
