@@ -11,6 +11,7 @@ import csv
 import io
 import shutil
 import stat
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -271,38 +272,104 @@ def _diagnose(landed: LandedFile, exc: Exception) -> InputFileError:
     return InputFileError(landed.source, f"the file cannot be read as CSV: {message.splitlines()[0]}")
 
 
+def _read_csv_sql(landed: LandedFile) -> str:
+    """DuckDB's reader over a prepared CSV: the header's columns given explicitly, every one as
+    text (no type sniffing), and strict mode, so a row with a wrong number of fields is an error
+    rather than a silently dropped row."""
+    types = "{" + ", ".join(f"'{c.replace(chr(39), chr(39) * 2)}': 'VARCHAR'" for c in landed.columns) + "}"
+    return (
+        f"read_csv({_quoted(str(landed.csv_path))}, header = false, skip = 1, auto_detect = false, columns = {types}, "
+        "delim = ',', quote = '\"', escape = '\"', strict_mode = true, null_padding = false, "
+        f"max_line_size = {MAX_LINE_BYTES}, buffer_size = {2 * MAX_LINE_BYTES}, encoding = 'utf-8')"
+    )
+
+
+def _quoted(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+@contextmanager
+def _setting(con: duckdb.DuckDBPyConnection, name: str, value: str):
+    """`set name = value` for the block; the connection's own value back afterwards."""
+    before = con.execute("select value from duckdb_settings() where name = ?", [name]).fetchall()[0][0]
+    con.execute(f"set {name} = {_quoted(value)}")
+    try:
+        yield
+    finally:
+        con.execute(f"set {name} = {_quoted(str(before))}")
+
+
+def _finish(landed: LandedFile) -> None:
+    if landed.csv_path != landed.source:
+        # A converted copy holds the same (personal) data as the raw table: keep only that.
+        landed.csv_path.unlink(missing_ok=True)
+
+
 def load_csv_table(con: duckdb.DuckDBPyConnection, landed: LandedFile, table: str) -> int:
     """Copy a prepared CSV into `table`, every column as text, in file order; returns rows.
 
-    The columns are the header's, given explicitly (no type sniffing), and strict mode makes a
-    row with a wrong number of fields an error rather than a silently dropped row.
+    For the small files (the frame, the published figures): the copy keeps the file's order, so
+    a row's `rowid + 1` is its record number.
     """
-    columns = "{" + ", ".join(f"'{c.replace(chr(39), chr(39) * 2)}': 'VARCHAR'" for c in landed.columns) + "}"
-    # Staging numbers rows by rowid, so the copy must keep the file's order even on a connection
-    # that lets other statements drop insertion order (preserve_insertion_order = false).
-    keeps_order = bool(con.execute("select current_setting('preserve_insertion_order')").fetchall()[0][0])
-    if not keeps_order:
-        con.execute("set preserve_insertion_order = true")
     try:
-        con.execute(
-            f"""
-            create or replace table {table} as
-            select * from read_csv(?, header = false, skip = 1, auto_detect = false, columns = {columns},
-                                   delim = ',', quote = '"', escape = '"', strict_mode = true,
-                                   null_padding = false, max_line_size = {MAX_LINE_BYTES},
-                                   buffer_size = {2 * MAX_LINE_BYTES}, encoding = 'utf-8')
-            """,
-            [str(landed.csv_path)],
-        )
+        with _setting(con, "preserve_insertion_order", "true"):
+            written = con.execute(f"create or replace table {table} as select * from {_read_csv_sql(landed)}").fetchall()
     except duckdb.Error as exc:
         raise _diagnose(landed, exc) from None
     finally:
-        if not keeps_order:
-            con.execute("set preserve_insertion_order = false")
-        if landed.csv_path != landed.source:
-            # A converted copy holds the same (personal) data as the raw table: keep only that.
-            landed.csv_path.unlink(missing_ok=True)
-    return int(con.execute(f"select count(*) from {table}").fetchall()[0][0])
+        _finish(landed)
+    return int(written[0][0])
+
+
+def load_export_table(con: duckdb.DuckDBPyConnection, landed: LandedFile, table: str, key: str = "response_id") -> int:
+    """Copy the export into `table`, every column as text, with `source_row`, the record number
+    (1 = the first submission) of each row; returns rows.
+
+    A copy that keeps the file's order runs on one thread and took twice as long at 1M rows as a
+    parallel one. So the file is read twice: once in order for just the key and its record
+    number, which is cheap, and once in parallel for every column, each row finding its record
+    number by its key. The key must therefore be present and unique, as the export format
+    requires of `response_id` anyway: a file where it is not is refused here, naming the row.
+    """
+    records = "_export_records"
+    try:
+        with _setting(con, "preserve_insertion_order", "true"):
+            con.execute(
+                f"create or replace temp table {records} as "
+                f"select row_number() over () as source_row, \"{key}\" as record_key from {_read_csv_sql(landed)}"
+            )
+        _refuse_bad_keys(con, landed, records, key)
+        # DuckDB guesses a CSV file's rows from a small sample and would build the join's hash table
+        # from the wide file; the build side is left as written: the narrow record numbers.
+        with _setting(con, "preserve_insertion_order", "false"), _setting(con, "disabled_optimizers", "build_side_probe_side"):
+            written = con.execute(
+                f"create or replace table {table} as "
+                f"select r.source_row, e.* from {_read_csv_sql(landed)} e join {records} r on r.record_key = e.\"{key}\""
+            ).fetchall()
+    except duckdb.Error as exc:
+        raise _diagnose(landed, exc) from None
+    finally:
+        con.execute(f"drop table if exists {records}")
+        _finish(landed)
+    return int(written[0][0])
+
+
+def _refuse_bad_keys(con: duckdb.DuckDBPyConnection, landed: LandedFile, records: str, key: str) -> None:
+    """A key that is missing, not a whole number, or shared by two rows refuses the file: it
+    identifies every outcome. The first missing one is named before any duplicate."""
+    missing = con.execute(
+        f"select min(source_row) from {records} where try_cast(trim(record_key) as bigint) is null"
+    ).fetchall()[0][0]
+    if missing is not None:
+        raise InputFileError(landed.source, f"{key} is missing or not a whole number", row=int(missing), column=key)
+    duplicate = con.execute(
+        f"""select try_cast(trim(record_key) as bigint) as id, count(*), min(source_row) from {records}
+            group by id having count(*) > 1 order by min(source_row) limit 1"""
+    ).fetchall()
+    if duplicate:
+        value, count, first = duplicate[0]
+        raise InputFileError(landed.source, f"{key} {value} appears more than once ({count} rows share an id)",
+                             row=int(first), column=key)
 
 
 def land_export(con: duckdb.DuckDBPyConnection, landing: Path, qn: Questionnaire, year: int, work: Path) -> tuple[LandedFile, int]:
@@ -321,7 +388,7 @@ def land_export(con: duckdb.DuckDBPyConnection, landing: Path, qn: Questionnaire
     if unknown:
         landed.notes.append(f"{len(unknown)} column(s) not in questionnaire {qn.version} ignored: {', '.join(unknown[:10])}")
     table = f"raw.survey_export_{int(year)}"
-    rows = load_csv_table(con, landed, table)
+    rows = load_export_table(con, landed, table)
     if rows == 0:
         raise InputFileError(path, "the export has a header but no submission rows")
     return landed, rows

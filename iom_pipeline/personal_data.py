@@ -218,43 +218,31 @@ def findings(con: duckdb.DuckDBPyConnection, texts_sql: str, located_sql: str, y
     ).fetchall()
 
 
-def find_in_catalog(con: duckdb.DuckDBPyConnection, catalog: str, year: int) -> list[tuple]:
-    """Findings in the year's rows of every table of an attached database (outside its raw layer),
-    and in its tables' and columns' comments (what a BI tool shows as descriptions)."""
-    texts, located = con.execute(
-        "select personal_data_cells_sql(?, ?, false), personal_data_cells_sql(?, ?, true)",
-        [catalog, int(year), catalog, int(year)],
-    ).fetchall()[0]
-    comments = (
+def comment_texts(catalog: str) -> str:
+    """The tables' and columns' comments of an attached database (what a BI tool shows as
+    descriptions), located: table_name, column_name, cell."""
+    return (
         f"select schema_name || '.' || table_name as table_name, 'comment' as column_name, comment as cell "
         f"from duckdb_tables() where database_name = {lit(catalog)} and comment is not null union all "
         f"select schema_name || '.' || table_name, column_name || ' (comment)', comment "
         f"from duckdb_columns() where database_name = {lit(catalog)} and comment is not null"
     )
-    return findings(con, f"{texts} union all select cell from ({comments})", f"{located} union all {comments}", year)
 
 
-def find_in_parquet(con: duckdb.DuckDBPyConnection, paths: Iterable[Path], year: int) -> list[tuple]:
-    """Findings in the year's rows of Parquet files (every text column; all rows of a file without
-    survey_year) and in their key-value metadata."""
-    texts, located = [], []
-    for path in paths:
-        source = f"read_parquet({lit(str(path))})"
-        columns = con.execute(f"describe select * from {source}").fetchall()
-        names = {c[0] for c in columns}
-        year_filter = f" and survey_year = {int(year)}" if "survey_year" in names else ""
-        for name, dtype, *_ in columns:
-            if not re.search(r"^(VARCHAR|JSON|STRUCT|MAP|UNION)|\[\]$", str(dtype)):
-                continue
-            query = f"{ident(name)}::varchar as cell from {source} where {ident(name)} is not null{year_filter}"
-            texts.append(f"select {query}")
-            located.append(f"select {lit(path.name)} as table_name, {lit(name)} as column_name, {query}")
-        metadata = f"decode(value) as cell from parquet_kv_metadata({lit(str(path))})"
-        texts.append(f"select {metadata}")
-        located.append(f"select {lit(path.name)} as table_name, 'key-value metadata' as column_name, {metadata}")
-    if not texts:
+def parquet_metadata_texts(paths: Iterable[Path]) -> str | None:
+    """The key-value metadata of Parquet files, located: table_name (the file), column_name, cell."""
+    parts = [f"select {lit(path.name)} as table_name, 'key-value metadata' as column_name, decode(value) as cell "
+             f"from parquet_kv_metadata({lit(str(path))})" for path in paths]
+    return " union all ".join(parts) or None
+
+
+def find_in_located(con: duckdb.DuckDBPyConnection, located: list[str], year: int) -> list[tuple]:
+    """Findings in located texts (queries of table_name, column_name, cell)."""
+    located = [q for q in located if q]
+    if not located:
         return []
-    return findings(con, " union all ".join(texts), " union all ".join(located), year)
+    union = " union all ".join(f"select * from ({q})" for q in located)
+    return findings(con, f"select cell from ({union})", union, year)
 
 
 def describe_findings(rows: list[tuple]) -> str:

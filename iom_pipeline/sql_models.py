@@ -144,6 +144,9 @@ class RoutingPlan:
     exclusive_groups: tuple[ExclusiveGroup, ...]
     columns: tuple[ColumnRule, ...]
 
+    def rule(self, column: str) -> ColumnRule:
+        return next(r for r in self.columns if r.column == column)
+
 
 def routing_plan(qn: Questionnaire) -> RoutingPlan:
     """Rules 4 and 5 as bit masks, so a model decides them on the wide row (one pass) and the
@@ -214,8 +217,16 @@ def render(model: SqlModel, year: int, qn: Questionnaire) -> str:
             return f"{schema}.{table}"
         return f"(select * from {schema}.{table} where {YEAR_COLUMN} = {year})"
 
+    columns = {(c.item_id, c.block_no, c.option_id): c.name for c in qn.columns()}
+
+    def column(item_id: str, block_no: int = CSP_LEVEL, option_id: str | None = None) -> str:
+        """The export column of an item (a block's, an option's): named by the questionnaire."""
+        return columns[(item_id, block_no, option_id)]
+
     template = _ENV.from_string(model.template)
     return template.render(
+        column=column,
+        normalise_label=normalise_label,
         year=year,
         qn=qn,
         ref=ref,

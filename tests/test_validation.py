@@ -8,6 +8,7 @@ import duckdb
 import pytest
 
 from exports import row, write_landing
+from iom_pipeline.ingest import InputFileError
 from iom_pipeline.pipeline import build_models, land, load_config
 from iom_pipeline.questionnaire import questionnaire_for_year
 from iom_pipeline.schemas import MAX_TEXT_LENGTH
@@ -94,25 +95,40 @@ def test_labels_come_from_the_years_questionnaire(staged):
     assert [(r[2], r[5]) for r in audit(con)] == [("q2_established", "invalid_value")]
 
 
-@pytest.mark.parametrize("response_id, check, value", [("7", "uniqueness", "7"), ("R7", "not_nullable", None)])
-def test_a_bad_or_duplicate_response_id_is_a_file_level_failure(staged, response_id, check, value):
+@pytest.mark.parametrize("response_id, problem, line", [
+    ("7", "response_id 7 appears more than once (2 rows share an id)", 2),
+    (" 07", "response_id 7 appears more than once (2 rows share an id)", 2),
+    ("R7", "response_id is missing or not a whole number", 4),
+])
+def test_a_bad_or_duplicate_response_id_refuses_the_file_at_landing(staged, response_id, problem, line):
     rows = [row(i, "E22000001", q1_iom_in_place="Yes") for i in (7, 8, 9)]
     rows[2]["response_id"] = response_id
-    con = staged(rows)
-    result, file_level = validate(con)
-    failing_rows = [3] if check == "not_nullable" else [1, 3]
-    assert [f["row"] for f in file_level] == failing_rows
-    assert all(check in f["check"] and f["column"] == "response_id" and f["value"] == value for f in file_level)
-    assert result.failures == 0 and audit(con) == set()  # the file is refused, not its rows quarantined
+    with pytest.raises(InputFileError) as refused:
+        staged(rows)
+    assert (refused.value.problem, refused.value.line, refused.value.column) == (problem, line, "response_id")
 
 
 def test_a_missing_response_id_is_reported_before_duplicates(staged):
     rows = [row(i, "E22000001", q1_iom_in_place="Yes") for i in (1, 2, 3, 4)]
     rows[1]["response_id"] = "1"
     rows[3]["response_id"] = ""
-    _, file_level = validate(staged(rows))
-    assert [(f["row"], f["check"]) for f in file_level] == [
-        (4, "not_nullable"), (1, "field_uniqueness"), (2, "field_uniqueness")]
+    with pytest.raises(InputFileError) as refused:
+        staged(rows)
+    assert (refused.value.problem, refused.value.line) == ("response_id is missing or not a whole number", 5)
+
+
+@pytest.mark.parametrize("change, check, failing_rows", [
+    ("set response_id = 7 where source_row = 3", "uniqueness", [1, 3]),
+    ("set response_id = null where source_row = 3", "not_nullable", [3]),
+])
+def test_a_staged_table_with_a_bad_or_duplicate_response_id_fails_at_file_level(staged, change, check, failing_rows):
+    """Landing refuses such a file; the schema still says so of a staged table that has one."""
+    con = staged([row(i, "E22000001", q1_iom_in_place="Yes") for i in (7, 8, 9)])
+    con.execute(f"update staging.stg_submissions {change}")
+    result, file_level = validate(con)
+    assert [f["row"] for f in file_level] == failing_rows
+    assert all(check in f["check"] and f["column"] == "response_id" for f in file_level)
+    assert result.failures == 0 and audit(con) == set()  # the file is refused, not its rows quarantined
 
 
 def test_a_submission_ending_before_it_starts_is_a_warning_only(staged):

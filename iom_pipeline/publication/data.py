@@ -382,6 +382,22 @@ def comparison_rows(
 
 
 MART_NAMES = ("question_summary", "submission_outcome", "quality_warning", "year_comparison")
+# A mart read as counts (one row per value, with how many rows have it) carries them in this
+# column: the pipeline reads submission_outcome and quality_warning that way, so a million-row
+# export never becomes a frame; an extract of whole rows (tests, previews) has no such column.
+ROW_COUNT = "row_count"
+
+
+def counts_by(df: pd.DataFrame, columns: list[str]) -> dict[tuple, int]:
+    """Rows per value of `columns` (a tuple each), from whole rows or from counts (ROW_COUNT)."""
+    if df is None or len(df) == 0:
+        return {}
+    keys = df[columns].astype(object).where(df[columns].notna(), None)
+    weights = df[ROW_COUNT] if ROW_COUNT in df.columns else pd.Series(1, index=df.index)
+    counts: dict[tuple, int] = {}
+    for key, weight in zip(keys.itertuples(index=False, name=None), weights):
+        counts[key] = counts.get(key, 0) + int(weight)
+    return counts
 _TEXT_COLUMNS = {
     "question_id", "option_id", "unit", "question_text", "option_label", "questionnaire_version",
     "csp_code", "outcome", "reason", "warning", "item", "detail", "method", "status", "matched_by",

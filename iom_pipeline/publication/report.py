@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 
 from iom_pipeline.publication.config import Settings, figure_spec, load_settings, report_config, template_path
-from iom_pipeline.publication.data import SummaryView, comparison_rows
+from iom_pipeline.publication.data import SummaryView, comparison_rows, counts_by
 from iom_pipeline.publication.numbers import fmt_int, fmt_signed, is_missing
 from iom_pipeline.publication.release import EMAIL, is_placeholder, release_for
 from iom_pipeline.publication.tables import PublishedTable, build_tables, plain_heading
@@ -189,7 +189,7 @@ def _outcome_counts(submission_outcome: pd.DataFrame | None, year: int) -> dict[
     df = submission_outcome
     if "survey_year" in df.columns:
         df = df[pd.to_numeric(df["survey_year"]).astype(int) == int(year)]
-    return {str(k): int(v) for k, v in df.groupby("outcome").size().items()}
+    return {str(k[0]): v for k, v in counts_by(df, ["outcome"]).items()}
 
 
 def _warning_total(quality_warning: pd.DataFrame | None, year: int) -> int:
@@ -198,7 +198,7 @@ def _warning_total(quality_warning: pd.DataFrame | None, year: int) -> int:
     df = quality_warning
     if "survey_year" in df.columns:
         df = df[pd.to_numeric(df["survey_year"]).astype(int) == int(year)]
-    return int(len(df))
+    return sum(counts_by(df, ["warning"]).values())
 
 
 def _method(year_comparison: pd.DataFrame | None, year: int, names: dict) -> str | None:

@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 
 from iom_pipeline.publication.config import FigureSpec, Settings, figure_specs, load_settings
-from iom_pipeline.publication.data import ComparisonRow, MissingData, Stat, SummaryView, comparison_rows, in_order
+from iom_pipeline.publication.data import ComparisonRow, MissingData, Stat, SummaryView, comparison_rows, counts_by, in_order
 from iom_pipeline.publication.numbers import is_missing
 from iom_pipeline.publication.text import render_text
 
@@ -390,9 +390,9 @@ def submissions_table(submission_outcome: pd.DataFrame | None, year: int, settin
     if df.empty:
         return None
     counts: dict[tuple[str, str | None], int] = {}
-    for outcome, reason in zip(df["outcome"].astype(str), df["reason"]):
-        key = (outcome, None if is_missing(reason) else str(reason))
-        counts[key] = counts.get(key, 0) + 1
+    for (outcome, reason), n in counts_by(df, ["outcome", "reason"]).items():
+        key = (str(outcome), None if is_missing(reason) else str(reason))
+        counts[key] = counts.get(key, 0) + n
     outcome_rank = _rank(sorted({o for o, _ in counts}), list(settings.labels.get("outcome", {})))
     reason_rank = _rank(sorted({r for _, r in counts if r is not None}), list(settings.labels.get("reason", {})))
     keys = sorted(counts, key=lambda k: (outcome_rank[k[0]], -1 if k[1] is None else reason_rank[k[1]]))
@@ -423,7 +423,7 @@ def submissions_table(submission_outcome: pd.DataFrame | None, year: int, settin
         ],
         rows=rows,
         notes=[
-            f"Every row of the survey export ends in exactly one outcome; the {len(df):,} submissions "
+            f"Every row of the survey export ends in exactly one outcome; the {sum(counts.values()):,} submissions "
             "received are all accounted for here."
         ],
     )
@@ -433,7 +433,7 @@ def warnings_table(quality_warning: pd.DataFrame | None, year: int, settings: Se
     df = _year_rows(quality_warning, year)
     counts: dict[str, int] = {}
     if not df.empty:
-        counts = {str(k): int(v) for k, v in df.groupby("warning").size().items()}
+        counts = {str(k[0]): v for k, v in counts_by(df, ["warning"]).items()}
     rank = _rank(sorted(counts), list(settings.labels.get("warning", {})))
     rows = [
         {

@@ -4,7 +4,5 @@ select
     survey_year,
     response_id,
     csp_code,
-    block_no as arrangement_no
-from {{ ref('int_answer_cells') }}
-where block_no > 0 and asked
-group by survey_year, response_id, csp_code, block_no
+    unnest(arrangement_blocks) as arrangement_no
+from {{ ref('int_counted_answers') }}

@@ -19,7 +19,7 @@ redact_personal({{ column }}, personal)
 {%- endmacro %}
 with export as (
     select
-        rowid + 1 as source_row,
+        source_row,
         response_id,
         nullif(lower(trim(status)), '') as status,
         nullif(trim(started), '') as started,

@@ -32,10 +32,18 @@ def is_synthetic(year: int) -> bool:
 
 
 def read_marts(con, year: int) -> dict:
+    """The year's marts as the publication reads them: the question-level marts whole, and the
+    row-level ones (one row per export row, per warning) as counts per code, done in DuckDB."""
+    from iom_pipeline.publication.data import ROW_COUNT
+
+    def counted(table: str, columns: str) -> "object":
+        return con.execute(f"select survey_year, {columns}, count(*) as {ROW_COUNT} from marts.{table} "
+                           "where survey_year = ? group by all order by all", [year]).df()
+
     return {
         "question_summary": con.execute("select * from marts.question_summary where survey_year = ?", [year]).df(),
-        "submission_outcome": con.execute("select * from marts.submission_outcome where survey_year = ?", [year]).df(),
-        "quality_warning": con.execute("select * from marts.quality_warning where survey_year = ?", [year]).df(),
+        "submission_outcome": counted("submission_outcome", "outcome, reason"),
+        "quality_warning": counted("quality_warning", "warning"),
         "year_comparison": con.execute("select * from marts.year_comparison where year_to = ?", [year]).df(),
     }
 

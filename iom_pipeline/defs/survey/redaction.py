@@ -39,8 +39,8 @@ def redaction_sql(year: int) -> str:
             unpivot marked on {listed} into name column_name value cell
         ),
         exported as (
-            unpivot (select rowid + 1 as source_row, {listed} from raw.survey_export_{year}
-                     where rowid + 1 in (select source_row from marked))
+            unpivot (select source_row, {listed} from raw.survey_export_{year}
+                     where source_row in (select source_row from marked))
             on {listed} into name column_name value cell
         ),
         counted as (
