@@ -191,16 +191,16 @@ def _columns_of(con: duckdb.DuckDBPyConnection, relation: str) -> list[str]:
     return [r[0] for r in con.execute(f"describe select * from {relation}").fetchall()]
 
 
-def _compare(con: duckdb.DuckDBPyConnection, table: str, copy: str, year_column: str, year: int) -> list[str]:
-    """Columns of `copy` whose year rows differ from the warehouse's `table` ('(rows)': how many).
-    A column only the copy has (another year's question) must be empty in the year's rows."""
-    ours = _columns_of(con, table)
+def _compare(con: duckdb.DuckDBPyConnection, expected: dict, copy: str, year_column: str, year: int) -> list[str]:
+    """Columns of `copy` whose year rows differ from `expected` (the warehouse table's digests;
+    '(rows)': how many). A column only the copy has (another year's question) must be empty in
+    the year's rows."""
     theirs = _columns_of(con, copy)
-    differing = [c for c in ours if c not in theirs]
-    common = [c for c in ours if c in theirs]
-    expected, got = _digests(con, table, common, year_column, year), _digests(con, copy, common, year_column, year)
+    differing = [c for c in expected if c != "(rows)" and c not in theirs]
+    common = [c for c in expected if c != "(rows)" and c in theirs]
+    got = _digests(con, copy, common, year_column, year)
     differing += [c for c in got if got[c] != expected[c]]
-    extra = [c for c in theirs if c not in ours]
+    extra = [c for c in theirs if c not in expected]
     if extra:
         filled = con.execute(
             f"select {', '.join(f'count({ident(c)})' for c in extra)} from {copy} where {ident(year_column)} = ?",
@@ -209,17 +209,23 @@ def _compare(con: duckdb.DuckDBPyConnection, table: str, copy: str, year_column:
     return differing
 
 
-def _differences(con: duckdb.DuckDBPyConnection, catalog: str, year: int) -> list[str]:
+def _mart_digests(con: duckdb.DuckDBPyConnection, year: int) -> dict[str, dict]:
+    """The warehouse marts' digests for the year's rows: what every copy must match."""
+    return {table: _digests(con, table, _columns_of(con, table), year_column, year)
+            for table, year_column in mart_tables()}
+
+
+def _differences(con: duckdb.DuckDBPyConnection, expected: dict[str, dict], catalog: str, year: int) -> list[str]:
     return [f"{table}.{column}" for table, year_column in mart_tables()
-            for column in _compare(con, table, f"{catalog}.{table}", year_column, year)]
+            for column in _compare(con, expected[table], f"{catalog}.{table}", year_column, year)]
 
 
-def _parquet_differences(con: duckdb.DuckDBPyConnection, directory: Path, year: int) -> list[str]:
+def _parquet_differences(con: duckdb.DuckDBPyConnection, expected: dict[str, dict], directory: Path, year: int) -> list[str]:
     places = []
     for table, year_column in mart_tables():
         path = directory / f"{table.split('.')[-1]}.parquet"
         places += [f"{path.name}.{column}" for column in
-                   _compare(con, table, f"read_parquet({lit(str(path))})", year_column, year)]
+                   _compare(con, expected[table], f"read_parquet({lit(str(path))})", year_column, year)]
     return places
 
 
@@ -279,8 +285,9 @@ def stage_bi_snapshot(con: duckdb.DuckDBPyConnection, year: int, run_id: str) ->
         # costs a fraction of scanning the copies again and catches any change, not only a
         # personal value. What the copies add, the descriptions, is scanned.
         parquet_files = sorted(parquet_staged.glob("*.parquet"))
-        changed = [f"the BI snapshot: {place}" for place in _differences(con, _NEW, year)]
-        changed += [f"the Parquet marts: {place}" for place in _parquet_differences(con, parquet_staged, year)]
+        expected = _mart_digests(con, year)
+        changed = [f"the BI snapshot: {place}" for place in _differences(con, expected, _NEW, year)]
+        changed += [f"the Parquet marts: {place}" for place in _parquet_differences(con, expected, parquet_staged, year)]
         found = find_in_located(con, [comment_texts(_NEW), parquet_metadata_texts(parquet_files)], year)
     finally:
         _detach(con, _NEW, _OLD)
