@@ -334,17 +334,16 @@ def load_export_table(con: duckdb.DuckDBPyConnection, landed: LandedFile, table:
     records = "_export_records"
     try:
         with _setting(con, "preserve_insertion_order", "true"):
-            con.execute(
-                f"create or replace temp table {records} as "
-                f"select row_number() over () as source_row, \"{key}\" as record_key from {_read_csv_sql(landed)}"
-            )
+            # kept in file order, so a row's rowid + 1 is its record number
+            con.execute(f"create or replace temp table {records} as select \"{key}\" as record_key from {_read_csv_sql(landed)}")
         _refuse_bad_keys(con, landed, records, key)
         # DuckDB guesses a CSV file's rows from a small sample and would build the join's hash table
         # from the wide file; the build side is left as written: the narrow record numbers.
         with _setting(con, "preserve_insertion_order", "false"), _setting(con, "disabled_optimizers", "build_side_probe_side"):
             written = con.execute(
                 f"create or replace table {table} as "
-                f"select r.source_row, e.* from {_read_csv_sql(landed)} e join {records} r on r.record_key = e.\"{key}\""
+                f"select r.source_row, e.* from {_read_csv_sql(landed)} e "
+                f"join (select rowid + 1 as source_row, record_key from {records}) r on r.record_key = e.\"{key}\""
             ).fetchall()
     except duckdb.Error as exc:
         raise _diagnose(landed, exc) from None
@@ -358,13 +357,13 @@ def _refuse_bad_keys(con: duckdb.DuckDBPyConnection, landed: LandedFile, records
     """A key that is missing, not a whole number, or shared by two rows refuses the file: it
     identifies every outcome. The first missing one is named before any duplicate."""
     missing = con.execute(
-        f"select min(source_row) from {records} where try_cast(trim(record_key) as bigint) is null"
+        f"select min(rowid) + 1 from {records} where try_cast(trim(record_key) as bigint) is null"
     ).fetchall()[0][0]
     if missing is not None:
         raise InputFileError(landed.source, f"{key} is missing or not a whole number", row=int(missing), column=key)
     duplicate = con.execute(
-        f"""select try_cast(trim(record_key) as bigint) as id, count(*), min(source_row) from {records}
-            group by id having count(*) > 1 order by min(source_row) limit 1"""
+        f"""select try_cast(trim(record_key) as bigint) as id, count(*), min(rowid) + 1 as first_row from {records}
+            group by id having count(*) > 1 order by first_row limit 1"""
     ).fetchall()
     if duplicate:
         value, count, first = duplicate[0]
