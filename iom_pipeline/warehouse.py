@@ -44,6 +44,17 @@ def registered(con: duckdb.DuckDBPyConnection, name: str, table) -> Iterator[str
         con.unregister(name)
 
 
+def _in_transaction(con: duckdb.DuckDBPyConnection, work):
+    con.execute("begin transaction")
+    try:
+        result = work()
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    return result
+
+
 def replace_year_rows(
     con: duckdb.DuckDBPyConnection, table: str, select_sql: str, year: int, year_column: str = "survey_year"
 ) -> int:
@@ -51,28 +62,34 @@ def replace_year_rows(
 
     Other years' rows stay as they were. A column the new rows bring (a new question) is added
     to the table; a column they lack is left NULL for this year. Returns the rows written.
+
+    The query is bound once where it can be (binding the staging model, its redaction expanded
+    for every column, costs as much as running it on the sample): only when the insert cannot
+    bind, because the rows bring a column the table lacks, is the query bound on its own to
+    learn the columns to add, and the year's rows replaced again in a new transaction.
     """
-    # The relation is only bound here, never run: its columns come from the plan, and the query
-    # itself runs once, in the insert.
-    relation = con.sql(select_sql)
-    new_columns = [(name, str(dtype)) for name, dtype in zip(relation.columns, relation.types)]
-    con.execute("begin transaction")
+
+    def delete_and_insert() -> int:
+        con.execute(f"delete from {table} where {ident(year_column)} = ?", [int(year)])
+        # DuckDB answers a write with the number of rows written: no count(*) afterwards.
+        return con.execute(f"insert into {table} by name ({select_sql})").fetchall()[0][0]
+
+    if not table_exists(con, table):
+        return int(_in_transaction(con, lambda: con.execute(f"create table {table} as {select_sql}").fetchall()[0][0]))
     try:
-        if not table_exists(con, table):
-            con.execute(f"create table {table} ({', '.join(f'{ident(n)} {t}' for n, t in new_columns)})")
-        else:
-            existing = {name for name, _ in _columns(con, table)}
-            for name, dtype in new_columns:
-                if name not in existing:
-                    con.execute(f"alter table {table} add column {ident(name)} {dtype}")
-            con.execute(f"delete from {table} where {ident(year_column)} = ?", [int(year)])
-        # DuckDB answers an insert with the number of rows it wrote: no count(*) afterwards.
-        written = con.execute(f"insert into {table} by name ({select_sql})").fetchall()[0][0]
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
-    return int(written)
+        return int(_in_transaction(con, delete_and_insert))
+    except duckdb.BinderException:
+        pass  # a column the table lacks; any other error is raised again below
+
+    def add_columns_then_insert() -> int:
+        relation = con.sql(select_sql)  # bound, never run
+        existing = {name for name, _ in _columns(con, table)}
+        for name, dtype in zip(relation.columns, relation.types):
+            if name not in existing:
+                con.execute(f"alter table {table} add column {ident(name)} {dtype}")
+        return delete_and_insert()
+
+    return int(_in_transaction(con, add_columns_then_insert))
 
 
 def replace_view(con: duckdb.DuckDBPyConnection, table: str, select_sql: str, year: int, year_column: str = "survey_year") -> int:
