@@ -21,6 +21,7 @@ from iom_pipeline.questionnaire import Questionnaire
 
 EXPORT_STEMS = ("survey_export",)
 FRAME_COLUMNS = ("csp_code", "csp_name")
+RECORD_COLUMN = "source_row"  # added to the raw export: each row's record number in the file
 PUBLISHED_COLUMNS = ("survey_year", "question_id", "option_id", "published_pct", "published_n", "source")
 # Long enough for any real free-text answer; a longer cell is refused with its row, not truncated.
 MAX_LINE_BYTES = 64 * 1024 * 1024
@@ -339,11 +340,13 @@ def load_export_table(con: duckdb.DuckDBPyConnection, landed: LandedFile, table:
         _refuse_bad_keys(con, landed, records, key)
         # DuckDB guesses a CSV file's rows from a small sample and would build the join's hash table
         # from the wide file; the build side is left as written: the narrow record numbers.
-        with _setting(con, "preserve_insertion_order", "false"), _setting(con, "disabled_optimizers", "build_side_probe_side"):
+        disabled = con.execute("select current_setting('disabled_optimizers')").fetchall()[0][0] or ""
+        with _setting(con, "preserve_insertion_order", "false"), \
+                _setting(con, "disabled_optimizers", ",".join(filter(None, [disabled, "build_side_probe_side"]))):
             written = con.execute(
                 f"create or replace table {table} as "
-                f"select r.source_row, e.* from {_read_csv_sql(landed)} e "
-                f"join (select rowid + 1 as source_row, record_key from {records}) r on r.record_key = e.\"{key}\""
+                f"select r.{RECORD_COLUMN}, e.* from {_read_csv_sql(landed)} e "
+                f"join (select rowid + 1 as {RECORD_COLUMN}, record_key from {records}) r on r.record_key = e.\"{key}\""
             ).fetchall()
     except duckdb.Error as exc:
         raise _diagnose(landed, exc) from None
@@ -383,6 +386,9 @@ def land_export(con: duckdb.DuckDBPyConnection, landing: Path, qn: Questionnaire
     if missing:
         shown = ", ".join(missing[:8]) + (f" and {len(missing) - 8} more" if len(missing) > 8 else "")
         raise InputFileError(path, f"required column(s) missing from the header: {shown}", row=0, column=missing[0])
+    if RECORD_COLUMN in landed.columns:
+        raise InputFileError(path, f"the export has a column named {RECORD_COLUMN}, a name the pipeline keeps for each "
+                                   "row's record number; rename it", row=0, column=RECORD_COLUMN)
     unknown = [c for c in landed.columns if c not in set(qn.expected_columns)]
     if unknown:
         landed.notes.append(f"{len(unknown)} column(s) not in questionnaire {qn.version} ignored: {', '.join(unknown[:10])}")

@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 
 from iom_pipeline.questionnaire import questionnaire_for_year
-from iom_pipeline.sql_models import ident, lit
+from iom_pipeline.sql_models import lit
 
 MIN_LENGTH = 5  # shorter values ("Jo") would match ordinary words
 UNREADABLE = "<unreadable>"  # never a found value: values are read as words without < or >
@@ -179,9 +179,10 @@ def find_in_text(text: str, values: set[str] | PersonalDataFinder) -> set[str]:
     return finder.find(text)
 
 
-def find_in_files(directory: Path, values: set[str] | PersonalDataFinder) -> list[tuple[str, str]]:
-    """(file, value) for every personal value found in any file under directory, and
-    (file, "unreadable: why") for a file whose text could not be read (a corrupt PNG).
+def find_in_files(directory: Path, values: set[str] | PersonalDataFinder,
+                  skip: frozenset[Path] | set[Path] = frozenset()) -> list[tuple[str, str]]:
+    """(file, value) for every personal value found in any file under directory (but those in
+    `skip`), and (file, "unreadable: why") for a file whose text could not be read (a corrupt PNG).
 
     Linear in the files' size, whatever the number of values (see PersonalDataFinder).
     """
@@ -189,7 +190,7 @@ def find_in_files(directory: Path, values: set[str] | PersonalDataFinder) -> lis
     hits = []
     if not directory.is_dir():
         return hits
-    for path in sorted(p for p in directory.rglob("*") if p.is_file()):
+    for path in sorted(p for p in directory.rglob("*") if p.is_file() and p not in skip):
         try:
             text = file_text(path)
         except UnreadableFile as exc:  # refused, not passed unread

@@ -62,8 +62,24 @@ def prepare_warehouse(con: duckdb.DuckDBPyConnection) -> None:
     catalog statements): every step function calls it on the connection it is given."""
     _tune(con)
     ensure_schemas(con)
+    _drop_retired(con)
     for statement in macro_statements():
         con.execute(statement)
+
+
+# Models a warehouse written by an earlier version may still hold: (table, kind).
+RETIRED = (("intermediate.int_answers", "VIEW"), ("intermediate.int_answer_cells", "TABLE"))
+
+
+def _drop_retired(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop what earlier versions built and nothing builds now (the 20M-row answer cells would
+    otherwise be searched for personal data at every run, out of date)."""
+    for table, kind in RETIRED:
+        schema, name = table.split(".")
+        found = con.execute("select table_type from information_schema.tables where table_catalog = current_database() "
+                            "and table_schema = ? and table_name = ?", [schema, name]).fetchall()
+        if found:
+            con.execute(f"drop {'view' if found[0][0] == 'VIEW' else 'table'} {table}")
 
 
 def land(con: duckdb.DuckDBPyConnection, year: int, landing: Path | None = None) -> LandingResult:

@@ -42,7 +42,8 @@ from iom_pipeline.personal_data import (
     find_in_located,
     parquet_metadata_texts,
 )
-from iom_pipeline.sql_models import discover_models, ident, lit
+from iom_pipeline.mart_digests import ROWS, checked, column_types, digests, mart_digests, mart_tables
+from iom_pipeline.sql_models import ident, lit
 from iom_pipeline.warehouse import replace_year_rows, table_exists
 
 _RENAME_EXCHANGE = 2
@@ -119,11 +120,6 @@ def publish_directory(staged: Path, year: int) -> Path:
     return _swap_into_place(staged, publication_dir(year))
 
 
-def mart_tables() -> list[tuple[str, str]]:
-    """(table, partition column) of every mart model."""
-    return [(m.table, m.year_column) for m in discover_models().values() if m.layer == "marts"]
-
-
 def marts_parquet_dir() -> Path:
     """`publication/marts/`: one Parquet file per mart, all years, beside the BI snapshot."""
     return publication_dir() / "marts"
@@ -179,27 +175,16 @@ class CopyDiffers(RuntimeError):
     the blocking checks passed: it is not published."""
 
 
-def _digests(con: duckdb.DuckDBPyConnection, relation: str, columns: list[str], year_column: str, year: int) -> dict:
-    """The year's rows of `relation`, summarised per column by the sum of its values' hashes
-    (order-free, and a changed, added or lost value changes it), with the row count."""
-    sums = ", ".join(f"sum(hash({ident(c)}))::hugeint" for c in columns)
-    row = con.execute(f"select count(*), {sums} from {relation} where {ident(year_column)} = ?", [int(year)]).fetchall()[0]
-    return {"(rows)": row[0], **dict(zip(columns, row[1:]))}
-
-
-def _columns_of(con: duckdb.DuckDBPyConnection, relation: str) -> list[str]:
-    return [r[0] for r in con.execute(f"describe select * from {relation}").fetchall()]
-
-
-def _compare(con: duckdb.DuckDBPyConnection, expected: dict, copy: str, year_column: str, year: int) -> list[str]:
-    """Columns of `copy` whose year rows differ from `expected` (the warehouse table's digests;
-    '(rows)': how many). A column only the copy has (another year's question) must be empty in
-    the year's rows."""
-    theirs = _columns_of(con, copy)
-    differing = [c for c in expected if c != "(rows)" and c not in theirs]
-    common = [c for c in expected if c != "(rows)" and c in theirs]
-    got = _digests(con, copy, common, year_column, year)
-    differing += [c for c in got if got[c] != expected[c]]
+def _compare(con: duckdb.DuckDBPyConnection, table: str, expected: dict, copy: str, year_column: str, year: int) -> list[str]:
+    """Columns of `copy` whose year rows differ from `expected` (digests of the warehouse's
+    `table`; '(rows)': how many). A column only the copy has (another year's question) must be
+    empty in the year's rows."""
+    ours = column_types(con, table)
+    theirs = column_types(con, copy)
+    differing = [c for c in expected if c != ROWS and c not in theirs]
+    common = {c: ours.get(c, theirs[c]) for c in expected if c != ROWS and c in theirs}
+    got = digests(con, copy, common, year_column, year)
+    differing += [c for c in got if got[c] != expected.get(c)]
     extra = [c for c in theirs if c not in expected]
     if extra:
         filled = con.execute(
@@ -209,15 +194,26 @@ def _compare(con: duckdb.DuckDBPyConnection, expected: dict, copy: str, year_col
     return differing
 
 
-def _mart_digests(con: duckdb.DuckDBPyConnection, year: int) -> dict[str, dict]:
-    """The warehouse marts' digests for the year's rows: what every copy must match."""
-    return {table: _digests(con, table, _columns_of(con, table), year_column, year)
-            for table, year_column in mart_tables()}
+def _checked_marts(con: duckdb.DuckDBPyConnection, year: int, run_id: str) -> dict[str, dict]:
+    """The digests this run's personal-data check recorded when it passed; when it did not run
+    in this run (the publication launched on its own), it runs now, on the marts as they are."""
+    recorded = checked(con, year, run_id)
+    if recorded is not None:
+        return recorded
+    from iom_pipeline.mart_digests import PERSONAL_VALUES_CHECK
+    from iom_pipeline.quality.sql_checks import discover_checks, evaluate
+
+    check = next(c for c in discover_checks() if c.name == PERSONAL_VALUES_CHECK)
+    outcome = evaluate(con, check, year)
+    if not outcome.passed:
+        raise PersonalDataFound(f"not published: the marts do not pass {check.name} "
+                                f"({outcome.offending_rows} finding(s)); run the year's checks")
+    return mart_digests(con, year)
 
 
 def _differences(con: duckdb.DuckDBPyConnection, expected: dict[str, dict], catalog: str, year: int) -> list[str]:
     return [f"{table}.{column}" for table, year_column in mart_tables()
-            for column in _compare(con, expected[table], f"{catalog}.{table}", year_column, year)]
+            for column in _compare(con, table, expected.get(table, {}), f"{catalog}.{table}", year_column, year)]
 
 
 def _parquet_differences(con: duckdb.DuckDBPyConnection, expected: dict[str, dict], directory: Path, year: int) -> list[str]:
@@ -225,7 +221,7 @@ def _parquet_differences(con: duckdb.DuckDBPyConnection, expected: dict[str, dic
     for table, year_column in mart_tables():
         path = directory / f"{table.split('.')[-1]}.parquet"
         places += [f"{path.name}.{column}" for column in
-                   _compare(con, expected[table], f"read_parquet({lit(str(path))})", year_column, year)]
+                   _compare(con, table, expected.get(table, {}), f"read_parquet({lit(str(path))})", year_column, year)]
     return places
 
 
@@ -285,7 +281,7 @@ def stage_bi_snapshot(con: duckdb.DuckDBPyConnection, year: int, run_id: str) ->
         # costs a fraction of scanning the copies again and catches any change, not only a
         # personal value. What the copies add, the descriptions, is scanned.
         parquet_files = sorted(parquet_staged.glob("*.parquet"))
-        expected = _mart_digests(con, year)
+        expected = _checked_marts(con, year, run_id)
         changed = [f"the BI snapshot: {place}" for place in _differences(con, expected, _NEW, year)]
         changed += [f"the Parquet marts: {place}" for place in _parquet_differences(con, expected, parquet_staged, year)]
         found = find_in_located(con, [comment_texts(_NEW), parquet_metadata_texts(parquet_files)], year)

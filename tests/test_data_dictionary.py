@@ -11,6 +11,7 @@ import pytest
 
 from iom_pipeline import dictionary
 from iom_pipeline.sql_models import discover_models
+from iom_pipeline.mart_digests import DDL as DIGEST_DDL
 from iom_pipeline.validation import FAILURE_DDL
 from iom_pipeline.warehouse import CONFIG_TABLES, SCHEMAS
 
@@ -66,7 +67,8 @@ def test_every_model_and_table_the_code_writes_has_an_entry():
     expected = {f"{m.layer}.{m.name}" for m in discover_models().values()}
     expected |= {f"config.{name}" for name in CONFIG_TABLES}
     expected |= {"raw.survey_export_<year>", "raw.frame_<year>", "raw.published_<year>"}
-    expected |= {"audit.validation_failure", "audit.source_file", "audit.check_finding", "audit.expectation_result"}
+    expected |= {"audit.validation_failure", "audit.source_file", "audit.check_finding", "audit.expectation_result",
+                 "audit.checked_mart_digest"}
     assert expected <= described, sorted(expected - described)
 
 
@@ -75,6 +77,7 @@ def test_tables_created_from_a_fixed_ddl_match_it_column_for_column():
     for name, ddl in CONFIG_TABLES.items():
         assert yaml_columns(f"config.{name}") == ddl_columns(ddl), name
     assert yaml_columns("audit.validation_failure") == ddl_columns(FAILURE_DDL)
+    assert yaml_columns("audit.checked_mart_digest") == ddl_columns(DIGEST_DDL)
 
 
 @pytest.fixture(scope="module")

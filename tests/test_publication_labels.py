@@ -180,3 +180,29 @@ def test_a_code_without_a_label_is_made_readable(marts, tmp_path):
     warnings = [row for row in xlsx_displayed(result["xlsx"])["Warnings"] if row]
     assert any(row[0] == "Duplicate block" for row in warnings)
     assert not codes_in(report_texts(result["html"]), codes_of(changed))
+
+
+def test_the_marts_read_as_counts_publish_the_same_tables_and_report_as_whole_rows(marts, tmp_path):
+    """The pipeline reads submission_outcome and quality_warning as counts per code (row_count),
+    not a million rows each: the tables, the report's numbers and the release gate see the same."""
+    from iom_pipeline.publication.data import ROW_COUNT
+    from iom_pipeline.publication.release import unlabelled_codes
+    from iom_pipeline.publication.tables import build_tables
+
+    counted = dict(marts)
+    for name, columns in (("submission_outcome", ["survey_year", "outcome", "reason"]),
+                          ("quality_warning", ["survey_year", "warning"])):
+        whole = marts[name]
+        assert len(whole) > 1
+        counted[name] = whole.groupby(columns, dropna=False).size().rename(ROW_COUNT).reset_index()
+        assert len(counted[name]) < len(whole)
+
+    def tables(m):
+        return {t.id: (t.rows, t.notes) for t in build_tables(2013, m) if t.id in ("submissions", "warnings")}
+
+    assert tables(counted) == tables(marts) and len(tables(marts)) == 2
+    assert unlabelled_codes(counted, 2013) == unlabelled_codes(marts, 2013)
+    figures = render_figures(2013, marts["question_summary"], tmp_path / "figures", marts.get("year_comparison"))
+    whole_html = render_report(2013, marts, figures, tmp_path / "whole.html", synthetic=True).read_text(encoding="utf-8")
+    counted_html = render_report(2013, counted, figures, tmp_path / "counted.html", synthetic=True).read_text(encoding="utf-8")
+    assert counted_html.replace("counted.html", "") == whole_html.replace("whole.html", "")

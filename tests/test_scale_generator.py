@@ -270,3 +270,28 @@ def test_response_rate_makes_most_rows_a_different_csp(tmp_path):
 def test_response_rate_must_be_a_share(tmp_path):
     with pytest.raises(ValueError):
         scale.generate(tmp_path, 100, response_rate=0)
+
+
+def test_a_large_export_lands_with_each_row_s_record_number(tmp_path, monkeypatch):
+    """The raw copy is written in parallel, so its rows are stored in no particular order: each
+    must still carry its own record number (`source_row`), the one a person counts in the file."""
+    import csv
+
+    import duckdb
+
+    from iom_pipeline.pipeline import land
+
+    landing = tmp_path / "landing" / "2013"
+    scale.generate(landing, 60_000, seed=11)
+    monkeypatch.setenv("IOM_DATA_DIR", str(tmp_path))
+    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    assert land(con, 2013).export_rows == 60_000
+    with (landing / "survey_export.csv").open(encoding="utf-8-sig", newline="") as fh:
+        records = csv.reader(fh)
+        header = next(records)
+        in_file = [(number, dict(zip(header, fields))) for number, fields in enumerate(records, start=1)]
+    landed = {row[0]: row[1:] for row in con.execute(
+        "select source_row, response_id, csp_code, q1_iom_in_place from raw.survey_export_2013").fetchall()}
+    assert sorted(landed) == list(range(1, 60_001))
+    assert all(landed[n] == (r["response_id"], r["csp_code"] or None, r["q1_iom_in_place"] or None) for n, r in in_file)
+    con.close()

@@ -24,8 +24,8 @@ def staged(tmp_path, monkeypatch):
     monkeypatch.setenv("IOM_DATA_DIR", str(tmp_path / "data"))
     con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
 
-    def _stage(rows, year: int = 2013, version: str = "iom_2013"):
-        write_landing(tmp_path / "data" / "landing" / str(year), rows, version=version)
+    def _stage(rows, year: int = 2013, version: str = "iom_2013", columns=None):
+        write_landing(tmp_path / "data" / "landing" / str(year), rows, version=version, columns=columns)
         land(con, year)
         load_config(con, year)
         build_models(con, year, models_in_order("staging"))
@@ -189,3 +189,14 @@ def test_the_callers_connection_keeps_its_settings(staged):
     validate(con)
     assert con.execute(
         "select current_setting('python_enable_replacements'), current_setting('TimeZone')").fetchall() == before
+
+
+def test_an_export_with_its_own_source_row_column_is_refused(staged):
+    """`source_row` is the record number landing adds to the raw export: a column of that name would clash."""
+    from iom_pipeline.questionnaire import load_questionnaire
+
+    columns = [*load_questionnaire("iom_2013").expected_columns, "source_row"]
+    rows = [row(1, "E22000001", q1_iom_in_place="Yes", source_row="7")]
+    with pytest.raises(InputFileError) as refused:
+        staged(rows, columns=columns)
+    assert "source_row" in refused.value.problem and refused.value.line == 1

@@ -28,6 +28,19 @@ from {{ ref('int_counted_answers') }}
 where list_contains(arrangement_blocks, {{ b }})
 {{ "union all" if not loop.last }}
 {%- else %}
+{#- a questionnaire without arrangement blocks: no rows, the same columns #}
 select null::integer as survey_year, null::varchar as csp_code, null::integer as arrangement_no, null::bigint as response_id
+{%- for q in qn.arrangement_questions %}
+{%- if q.type == 'single' %},
+    null::varchar as {{ ident(q.id) }}
+{%- else %}
+{%- for o in q.options %},
+    null::boolean as {{ ident(q.id ~ '_' ~ o.id) }}
+{%- endfor %}
+{%- endif %}
+{%- endfor %}
+{%- for t in qn.free_text if t.unit == 'arrangement' %},
+    null::varchar as {{ ident(t.id) }}
+{%- endfor %}
 where false
 {%- endfor %}

@@ -8,6 +8,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from iom_pipeline.defs.shared import survey_years, warehouse
+from iom_pipeline.mart_digests import PERSONAL_VALUES_CHECK, record_checked
 from iom_pipeline.quality.sql_checks import CheckOutcome, SqlCheck, discover_checks, evaluate
 from iom_pipeline.questionnaire import questionnaire_for_year
 
@@ -73,7 +74,11 @@ def mart_checks(context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource):
     with warehouse(duckdb) as con:
         for c in CHECKS:
             if check_key(c) in context.selected_asset_check_keys:
-                yield check_result(evaluate(con, c, year), year)
+                outcome = evaluate(con, c, year)
+                if c.name == PERSONAL_VALUES_CHECK and outcome.passed:
+                    # what the publication's copies must equal: the marts this check passed
+                    record_checked(con, year, context.run.run_id)
+                yield check_result(outcome, year)
 
 
 asset_checks = [mart_checks]
