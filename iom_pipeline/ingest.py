@@ -11,13 +11,14 @@ import csv
 import io
 import shutil
 import stat
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 
 from iom_pipeline.questionnaire import Questionnaire
+from iom_pipeline.sql_models import lit
+from iom_pipeline.warehouse import setting
 
 EXPORT_STEMS = ("survey_export",)
 FRAME_COLUMNS = ("csp_code", "csp_name")
@@ -279,25 +280,10 @@ def _read_csv_sql(landed: LandedFile) -> str:
     rather than a silently dropped row."""
     types = "{" + ", ".join(f"'{c.replace(chr(39), chr(39) * 2)}': 'VARCHAR'" for c in landed.columns) + "}"
     return (
-        f"read_csv({_quoted(str(landed.csv_path))}, header = false, skip = 1, auto_detect = false, columns = {types}, "
+        f"read_csv({lit(str(landed.csv_path))}, header = false, skip = 1, auto_detect = false, columns = {types}, "
         "delim = ',', quote = '\"', escape = '\"', strict_mode = true, null_padding = false, "
         f"max_line_size = {MAX_LINE_BYTES}, buffer_size = {2 * MAX_LINE_BYTES}, encoding = 'utf-8')"
     )
-
-
-def _quoted(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-@contextmanager
-def _setting(con: duckdb.DuckDBPyConnection, name: str, value: str):
-    """`set name = value` for the block; the connection's own value back afterwards."""
-    before = con.execute("select value from duckdb_settings() where name = ?", [name]).fetchall()[0][0]
-    con.execute(f"set {name} = {_quoted(value)}")
-    try:
-        yield
-    finally:
-        con.execute(f"set {name} = {_quoted(str(before))}")
 
 
 def _finish(landed: LandedFile) -> None:
@@ -313,7 +299,7 @@ def load_csv_table(con: duckdb.DuckDBPyConnection, landed: LandedFile, table: st
     a row's `rowid + 1` is its record number.
     """
     try:
-        with _setting(con, "preserve_insertion_order", "true"):
+        with setting(con, "preserve_insertion_order", "true"):
             written = con.execute(f"create or replace table {table} as select * from {_read_csv_sql(landed)}").fetchall()
     except duckdb.Error as exc:
         raise _diagnose(landed, exc) from None
@@ -334,15 +320,15 @@ def load_export_table(con: duckdb.DuckDBPyConnection, landed: LandedFile, table:
     """
     records = "_export_records"
     try:
-        with _setting(con, "preserve_insertion_order", "true"):
+        with setting(con, "preserve_insertion_order", "true"):
             # kept in file order, so a row's rowid + 1 is its record number
             con.execute(f"create or replace temp table {records} as select \"{key}\" as record_key from {_read_csv_sql(landed)}")
         _refuse_bad_keys(con, landed, records, key)
         # DuckDB guesses a CSV file's rows from a small sample and would build the join's hash table
         # from the wide file; the build side is left as written: the narrow record numbers.
         disabled = con.execute("select current_setting('disabled_optimizers')").fetchall()[0][0] or ""
-        with _setting(con, "preserve_insertion_order", "false"), \
-                _setting(con, "disabled_optimizers", ",".join(filter(None, [disabled, "build_side_probe_side"]))):
+        with setting(con, "preserve_insertion_order", "false"), \
+                setting(con, "disabled_optimizers", ",".join(filter(None, [disabled, "build_side_probe_side"]))):
             written = con.execute(
                 f"create or replace table {table} as "
                 f"select r.{RECORD_COLUMN}, e.* from {_read_csv_sql(landed)} e "

@@ -13,6 +13,7 @@ from __future__ import annotations
 import duckdb
 
 from iom_pipeline.sql_models import discover_models, ident
+from iom_pipeline.warehouse import table_exists, transaction
 
 PERSONAL_VALUES_CHECK = "no_personal_values_outside_raw"
 ROWS = "(rows)"  # the row count's entry among the columns
@@ -48,22 +49,14 @@ def record_checked(con: duckdb.DuckDBPyConnection, year: int, run_id: str) -> No
     rows = [(int(year), run_id, table, column, value)
             for table, columns in mart_digests(con, year).items() for column, value in columns.items()]
     con.execute(f"create table if not exists {TABLE} ({DDL})")
-    con.execute("begin transaction")
-    try:
+    with transaction(con):
         con.execute(f"delete from {TABLE} where survey_year = ?", [int(year)])
         con.executemany(f"insert into {TABLE} values (?, ?, ?, ?, ?)", rows)
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
 
 
 def checked(con: duckdb.DuckDBPyConnection, year: int, run_id: str) -> dict[str, dict] | None:
     """The digests recorded by this run's personal-data check, or None when it recorded none."""
-    exists = con.execute("select count(*) from information_schema.tables where table_catalog = current_database() "
-                         "and table_schema = 'audit' "
-                         "and table_name = 'checked_mart_digest'").fetchall()[0][0]
-    if not exists:
+    if not table_exists(con, TABLE):
         return None
     recorded: dict[str, dict] = {}
     for table, column, value in con.execute(

@@ -17,7 +17,7 @@ from iom_pipeline.ingest import InputFileError
 from iom_pipeline.paths import landing_dir, work_dir
 from iom_pipeline.questionnaire import Questionnaire, questionnaire_for_year
 from iom_pipeline.sql_models import SqlModel, macro_statements, models_in_order
-from iom_pipeline.warehouse import build_model, ensure_schemas, load_questionnaire_tables
+from iom_pipeline.warehouse import build_model, ensure_schemas, load_questionnaire_tables, setting, table_kind
 
 
 @dataclass
@@ -67,19 +67,17 @@ def prepare_warehouse(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(statement)
 
 
-# Models a warehouse written by an earlier version may still hold: (table, kind).
-RETIRED = (("intermediate.int_answers", "VIEW"), ("intermediate.int_answer_cells", "TABLE"))
+# Models a warehouse written by an earlier version may still hold (a table or a view).
+RETIRED = ("intermediate.int_answers", "intermediate.int_answer_cells")
 
 
 def _drop_retired(con: duckdb.DuckDBPyConnection) -> None:
     """Drop what earlier versions built and nothing builds now (the 20M-row answer cells would
     otherwise be searched for personal data at every run, out of date)."""
-    for table, kind in RETIRED:
-        schema, name = table.split(".")
-        found = con.execute("select table_type from information_schema.tables where table_catalog = current_database() "
-                            "and table_schema = ? and table_name = ?", [schema, name]).fetchall()
-        if found:
-            con.execute(f"drop {'view' if found[0][0] == 'VIEW' else 'table'} {table}")
+    for table in RETIRED:
+        kind = table_kind(con, table)
+        if kind is not None:
+            con.execute(f"drop {'view' if kind == 'VIEW' else 'table'} {table}")
 
 
 def land(con: duckdb.DuckDBPyConnection, year: int, landing: Path | None = None) -> LandingResult:
@@ -104,13 +102,8 @@ def build_models(con: duckdb.DuckDBPyConnection, year: int, models: list[SqlMode
     prepare_warehouse(con)
     # No model relies on row order, and letting DuckDB drop it lets big inserts stream and run in
     # parallel; other readers of the connection get the setting back as it was.
-    keeps_order = bool(con.execute("select current_setting('preserve_insertion_order')").fetchall()[0][0])
-    con.execute("set preserve_insertion_order = false")
-    try:
+    with setting(con, "preserve_insertion_order", "false"):
         return {m.name: build_model(con, m, year, qn) for m in models}
-    finally:
-        if keeps_order:
-            con.execute("set preserve_insertion_order = true")
 
 
 def validate(con: duckdb.DuckDBPyConnection, year: int):

@@ -34,6 +34,15 @@ from pathlib import Path
 import duckdb
 
 from iom_pipeline.dictionary import column_descriptions, table_description
+from iom_pipeline.mart_digests import (
+    PERSONAL_VALUES_CHECK,
+    ROWS,
+    checked,
+    column_types,
+    digests,
+    mart_digests,
+    mart_tables,
+)
 from iom_pipeline.paths import bi_snapshot_path, publication_dir, work_dir
 from iom_pipeline.personal_data import (
     PersonalDataFound,
@@ -42,7 +51,7 @@ from iom_pipeline.personal_data import (
     find_in_located,
     parquet_metadata_texts,
 )
-from iom_pipeline.mart_digests import ROWS, checked, column_types, digests, mart_digests, mart_tables
+from iom_pipeline.quality.sql_checks import discover_checks, evaluate
 from iom_pipeline.sql_models import ident, lit
 from iom_pipeline.warehouse import replace_year_rows, table_exists
 
@@ -118,6 +127,11 @@ def _swap_into_place(staged: Path, target: Path) -> Path:
 def publish_directory(staged: Path, year: int) -> Path:
     """Move a complete staged publication into `publication/<year>/` in one step."""
     return _swap_into_place(staged, publication_dir(year))
+
+
+def _parquet_path(directory: Path, table: str) -> Path:
+    """A mart's Parquet file: `marts.csp_return` -> `<directory>/csp_return.parquet`."""
+    return directory / f"{table.split('.')[-1]}.parquet"
 
 
 def marts_parquet_dir() -> Path:
@@ -200,9 +214,6 @@ def _checked_marts(con: duckdb.DuckDBPyConnection, year: int, run_id: str) -> di
     recorded = checked(con, year, run_id)
     if recorded is not None:
         return recorded
-    from iom_pipeline.mart_digests import PERSONAL_VALUES_CHECK
-    from iom_pipeline.quality.sql_checks import discover_checks, evaluate
-
     check = next(c for c in discover_checks() if c.name == PERSONAL_VALUES_CHECK)
     outcome = evaluate(con, check, year)
     if not outcome.passed:
@@ -211,17 +222,13 @@ def _checked_marts(con: duckdb.DuckDBPyConnection, year: int, run_id: str) -> di
     return mart_digests(con, year)
 
 
-def _differences(con: duckdb.DuckDBPyConnection, expected: dict[str, dict], catalog: str, year: int) -> list[str]:
-    return [f"{table}.{column}" for table, year_column in mart_tables()
-            for column in _compare(con, table, expected.get(table, {}), f"{catalog}.{table}", year_column, year)]
-
-
-def _parquet_differences(con: duckdb.DuckDBPyConnection, expected: dict[str, dict], directory: Path, year: int) -> list[str]:
+def _differences(con: duckdb.DuckDBPyConnection, expected: dict[str, dict], year: int, copy_of) -> list[str]:
+    """`place.column` for each column of each mart's copy that differs from `expected`;
+    `copy_of(table)` gives the copy's place (as reported) and the relation to read it from."""
     places = []
     for table, year_column in mart_tables():
-        path = directory / f"{table.split('.')[-1]}.parquet"
-        places += [f"{path.name}.{column}" for column in
-                   _compare(con, table, expected.get(table, {}), f"read_parquet({lit(str(path))})", year_column, year)]
+        place, relation = copy_of(table)
+        places += [f"{place}.{column}" for column in _compare(con, table, expected.get(table, {}), relation, year_column, year)]
     return places
 
 
@@ -274,7 +281,7 @@ def stage_bi_snapshot(con: duckdb.DuckDBPyConnection, year: int, run_id: str) ->
         _detach(con, _OLD)
         con.execute(f"checkpoint {_NEW}")
         for table, _year_column in mart_tables():
-            _write_parquet(con, table, descriptions[table], parquet_staged / f"{table.split('.')[-1]}.parquet")
+            _write_parquet(con, table, descriptions[table], _parquet_path(parquet_staged, table))
         # Rule 7, the last look before anything is renamed into place. The year's rows of the
         # snapshot and of its Parquet files must be the marts' rows that the blocking checks just
         # scanned (no_personal_values_outside_raw): shown column by column with digests, which
@@ -282,8 +289,14 @@ def stage_bi_snapshot(con: duckdb.DuckDBPyConnection, year: int, run_id: str) ->
         # personal value. What the copies add, the descriptions, is scanned.
         parquet_files = sorted(parquet_staged.glob("*.parquet"))
         expected = _checked_marts(con, year, run_id)
-        changed = [f"the BI snapshot: {place}" for place in _differences(con, expected, _NEW, year)]
-        changed += [f"the Parquet marts: {place}" for place in _parquet_differences(con, expected, parquet_staged, year)]
+
+        def parquet_copy(table: str) -> tuple[str, str]:
+            path = _parquet_path(parquet_staged, table)
+            return path.name, f"read_parquet({lit(str(path))})"
+
+        changed = [f"the BI snapshot: {place}"
+                   for place in _differences(con, expected, year, lambda table: (table, f"{_NEW}.{table}"))]
+        changed += [f"the Parquet marts: {place}" for place in _differences(con, expected, year, parquet_copy)]
         found = find_in_located(con, [comment_texts(_NEW), parquet_metadata_texts(parquet_files)], year)
     finally:
         _detach(con, _NEW, _OLD)

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import duckdb
 
 from iom_pipeline.questionnaire import Questionnaire
-from iom_pipeline.warehouse import table_exists
+from iom_pipeline.warehouse import table_exists, transaction
 
 
 @dataclass
@@ -109,15 +109,10 @@ def validate_submissions(
         session.close()
 
     con.execute(f"create table if not exists audit.validation_failure ({FAILURE_DDL})")
-    con.execute("begin transaction")
-    try:
+    with transaction(con):
         con.execute("delete from audit.validation_failure where survey_year = ?", [year])
         if insert:
             con.execute(insert)
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
     result = ValidationResult(
         rows_checked,
         sum(count for _, count in failing["row"]),

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 import duckdb
 
 from iom_pipeline.questionnaire import CSP_LEVEL, Questionnaire, normalise_label
-from iom_pipeline.sql_models import SqlModel, ident, render
+from iom_pipeline.sql_models import SqlModel, ident, lit, render
 
 SCHEMAS = ("raw", "config", "staging", "intermediate", "marts", "audit")
 
@@ -16,6 +16,17 @@ SCHEMAS = ("raw", "config", "staging", "intermediate", "marts", "audit")
 def ensure_schemas(con: duckdb.DuckDBPyConnection) -> None:
     for schema in SCHEMAS:
         con.execute(f"create schema if not exists {schema}")
+
+
+def table_kind(con: duckdb.DuckDBPyConnection, table: str) -> str | None:
+    """`BASE TABLE` or `VIEW` for `schema.name` in the warehouse; None when there is none."""
+    schema, name = table.split(".")
+    kind = con.execute(
+        "select table_type from information_schema.tables where table_catalog = current_database() "
+        "and table_schema = ? and table_name = ?",
+        [schema, name],
+    ).fetchall()
+    return kind[0][0] if kind else None
 
 
 def table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
@@ -44,15 +55,27 @@ def registered(con: duckdb.DuckDBPyConnection, name: str, table) -> Iterator[str
         con.unregister(name)
 
 
-def _in_transaction(con: duckdb.DuckDBPyConnection, work):
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """The block's statements commit together, or not at all."""
     con.execute("begin transaction")
     try:
-        result = work()
+        yield
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
         raise
-    return result
+
+
+@contextmanager
+def setting(con: duckdb.DuckDBPyConnection, name: str, value: str) -> Iterator[None]:
+    """`set name = value` for the block; the connection's own value back afterwards."""
+    before = con.execute("select value from duckdb_settings() where name = ?", [name]).fetchall()[0][0]
+    con.execute(f"set {name} = {lit(value)}")
+    try:
+        yield
+    finally:
+        con.execute(f"set {name} = {lit(str(before))}")
 
 
 def replace_year_rows(
@@ -75,21 +98,20 @@ def replace_year_rows(
         return con.execute(f"insert into {table} by name ({select_sql})").fetchall()[0][0]
 
     if not table_exists(con, table):
-        return int(_in_transaction(con, lambda: con.execute(f"create table {table} as {select_sql}").fetchall()[0][0]))
+        with transaction(con):
+            return int(con.execute(f"create table {table} as {select_sql}").fetchall()[0][0])
     try:
-        return int(_in_transaction(con, delete_and_insert))
+        with transaction(con):
+            return int(delete_and_insert())
     except duckdb.BinderException:
         pass  # a column the table lacks; any other error is raised again below
-
-    def add_columns_then_insert() -> int:
+    with transaction(con):
         relation = con.sql(select_sql)  # bound, never run
         existing = {name for name, _ in _columns(con, table)}
         for name, dtype in zip(relation.columns, relation.types):
             if name not in existing:
                 con.execute(f"alter table {table} add column {ident(name)} {dtype}")
-        return delete_and_insert()
-
-    return int(_in_transaction(con, add_columns_then_insert))
+        return int(delete_and_insert())
 
 
 def replace_view(con: duckdb.DuckDBPyConnection, table: str, select_sql: str, year: int, year_column: str = "survey_year") -> int:
@@ -98,21 +120,11 @@ def replace_view(con: duckdb.DuckDBPyConnection, table: str, select_sql: str, ye
     A warehouse written before the model became a view holds a table of that name: it is
     dropped, and the view shows every year's rows again from the model's inputs.
     """
-    schema, name = table.split(".")
-    kind = con.execute(
-        "select table_type from information_schema.tables where table_catalog = current_database() "
-        "and table_schema = ? and table_name = ?",
-        [schema, name],
-    ).fetchall()
-    con.execute("begin transaction")
-    try:
-        if kind and kind[0][0] != "VIEW":
+    kind = table_kind(con, table)
+    with transaction(con):
+        if kind is not None and kind != "VIEW":
             con.execute(f"drop table {table}")
         con.execute(f"create or replace view {table} as {select_sql}")
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
     return int(con.execute(f"select count(*) from {table} where {ident(year_column)} = ?", [int(year)]).fetchall()[0][0])
 
 
@@ -177,8 +189,7 @@ def load_questionnaire_tables(con: duckdb.DuckDBPyConnection, qn: Questionnaire,
         for cond_q, cond_o in qn.routing_conditions(item_id, block_no):
             rows["item_routing"].append((year, item_id, block_no, cond_q, cond_o))
     counts = {}
-    con.execute("begin transaction")
-    try:
+    with transaction(con):
         for name, ddl in CONFIG_TABLES.items():
             con.execute(f"create table if not exists config.{name} ({ddl})")
             con.execute(f"delete from config.{name} where survey_year = ?", [year])
@@ -191,10 +202,6 @@ def load_questionnaire_tables(con: duckdb.DuckDBPyConnection, qn: Questionnaire,
                 with registered(con, "_config_rows", table):
                     con.execute(f"insert into config.{name} select * from _config_rows")
             counts[name] = len(rows[name])
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
     return counts
 
 
@@ -205,5 +212,8 @@ __all__ = [
     "load_questionnaire_tables",
     "registered",
     "replace_year_rows",
+    "setting",
     "table_exists",
+    "table_kind",
+    "transaction",
 ]
