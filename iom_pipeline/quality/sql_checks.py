@@ -139,12 +139,17 @@ def _remember_findings(con, check_name: str, year: int) -> int:
     con.execute("create table if not exists audit.check_finding "
                 "(survey_year INTEGER, check_name VARCHAR, finding VARCHAR)")
     scope = [int(year), check_name]
-    new = con.execute(
-        """select count(*) from (select md5(c::varchar) as finding from check_rows c) f
-           where f.finding not in (select finding from audit.check_finding where survey_year = ? and check_name = ?)""",
-        scope,
-    ).fetchall()[0][0]
-    # (no transaction of its own: the caller's, if any, covers both statements)
-    con.execute("delete from audit.check_finding where survey_year = ? and check_name = ?", scope)
-    con.execute("insert into audit.check_finding select ?, ?, md5(c::varchar) from check_rows c", scope)
+    # Each row digested once: a warning may find a million rows.
+    con.execute("create or replace temp table check_row_findings as select md5(c::varchar) as finding from check_rows c")
+    try:
+        new = con.execute(
+            """select count(*) from check_row_findings
+               where finding not in (select finding from audit.check_finding where survey_year = ? and check_name = ?)""",
+            scope,
+        ).fetchall()[0][0]
+        # (no transaction of its own: the caller's, if any, covers both statements)
+        con.execute("delete from audit.check_finding where survey_year = ? and check_name = ?", scope)
+        con.execute("insert into audit.check_finding select ?, ?, finding from check_row_findings", scope)
+    finally:
+        con.execute("drop table check_row_findings")
     return int(new)
