@@ -58,9 +58,16 @@ def _tune(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"set disabled_compression_methods = '{DISABLED_COMPRESSION}'")
 
 
-# The session variable that marks a connection as prepared, holding a digest of the macros it
-# was prepared with.
-PREPARED_VARIABLE = "iom_warehouse_prepared"
+# A temporary table marks a connection as prepared, holding the digest of the macros it was
+# prepared with. Unlike a session variable, it goes when a transaction that prepared the
+# connection is rolled back, as the macros created in it do.
+PREPARED_MARKER = "iom_warehouse_prepared"
+
+
+def _prepared_with(con: duckdb.DuckDBPyConnection) -> str | None:
+    marked = con.execute("select count(*) from duckdb_tables() where temporary and table_name = ?",
+                         [PREPARED_MARKER]).fetchall()[0][0]
+    return con.execute(f"select digest from temp.main.{PREPARED_MARKER}").fetchall()[0][0] if marked else None
 
 
 def prepare_warehouse(con: duckdb.DuckDBPyConnection) -> None:
@@ -70,13 +77,13 @@ def prepare_warehouse(con: duckdb.DuckDBPyConnection) -> None:
     statements = macro_statements()
     digest = hashlib.md5("\0".join(statements).encode()).hexdigest()
     ensure_schemas(con)  # about 1 ms, and a schema dropped since is back
-    if con.execute(f"select getvariable('{PREPARED_VARIABLE}')").fetchall()[0][0] == digest:
+    if _prepared_with(con) == digest:
         return
     _tune(con)
     _drop_retired(con)
     for statement in statements:
         con.execute(statement)
-    con.execute(f"set variable {PREPARED_VARIABLE} = ?", [digest])
+    con.execute(f"create or replace temp table {PREPARED_MARKER} as select ?::varchar as digest", [digest])
 
 
 # Models a warehouse written by an earlier version may still hold (a table or a view).

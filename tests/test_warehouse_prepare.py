@@ -30,3 +30,13 @@ def test_a_new_connection_prepares_and_a_prepared_one_keeps_its_macros(tmp_path)
         prepare_warehouse(con)
         assert table_kind(con, RETIRED[0]) is None
         assert "redact_personal" in macro_names(con)
+
+
+def test_preparing_inside_a_transaction_that_is_rolled_back_prepares_again(tmp_path):
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        con.execute("begin transaction")
+        prepare_warehouse(con)
+        con.execute("rollback")  # the macros created in it are gone, and so is the mark
+        assert "redact_personal" not in macro_names(con)
+        prepare_warehouse(con)
+        assert "redact_personal" in macro_names(con)
