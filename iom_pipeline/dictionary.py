@@ -22,6 +22,7 @@ from pathlib import Path
 import duckdb
 
 from iom_pipeline.paths import ASSETS_DIR, PROJECT_ROOT, load_yaml
+from iom_pipeline.warehouse import column_types
 
 DICTIONARY_YAML = ASSETS_DIR / "data_dictionary.yaml"
 DICTIONARY_MARKDOWN = PROJECT_ROOT / "docs" / "data-dictionary.md"
@@ -358,7 +359,7 @@ def _export_values(**values: str) -> dict[str, str]:
 # -- what a real table has ------------------------------------------------------------------
 def _table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str]]:
     quoted = ".".join('"' + part.replace('"', '""') + '"' for part in table.split("."))
-    return [(r[0], r[1]) for r in con.execute(f"describe {quoted}").fetchall()]
+    return list(column_types(con, quoted).items())
 
 
 def documented_columns(con: duckdb.DuckDBPyConnection, table: str, year: int) -> dict[str, ColumnDoc | None]:

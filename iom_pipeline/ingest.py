@@ -18,7 +18,7 @@ import duckdb
 
 from iom_pipeline.questionnaire import Questionnaire
 from iom_pipeline.sql_models import lit
-from iom_pipeline.warehouse import setting
+from iom_pipeline.warehouse import current_setting, setting
 
 EXPORT_STEMS = ("survey_export",)
 FRAME_COLUMNS = ("csp_code", "csp_name")
@@ -326,7 +326,7 @@ def load_export_table(con: duckdb.DuckDBPyConnection, landed: LandedFile, table:
         _refuse_bad_keys(con, landed, records, key)
         # DuckDB guesses a CSV file's rows from a small sample and would build the join's hash table
         # from the wide file; the build side is left as written: the narrow record numbers.
-        disabled = con.execute("select current_setting('disabled_optimizers')").fetchall()[0][0] or ""
+        disabled = current_setting(con, "disabled_optimizers")
         with setting(con, "preserve_insertion_order", "false"), \
                 setting(con, "disabled_optimizers", ",".join(filter(None, [disabled, "build_side_probe_side"]))):
             written = con.execute(

@@ -13,7 +13,7 @@ from __future__ import annotations
 import duckdb
 
 from iom_pipeline.sql_models import discover_models, ident
-from iom_pipeline.warehouse import table_exists, transaction
+from iom_pipeline.warehouse import column_types, table_exists, transaction
 
 PERSONAL_VALUES_CHECK = "no_personal_values_outside_raw"
 ROWS = "(rows)"  # the row count's entry among the columns
@@ -24,10 +24,6 @@ DDL = "survey_year INTEGER, run_id VARCHAR, table_name VARCHAR, column_name VARC
 def mart_tables() -> list[tuple[str, str]]:
     """(table, partition column) of every mart model."""
     return [(m.table, m.year_column) for m in discover_models().values() if m.layer == "marts"]
-
-
-def column_types(con: duckdb.DuckDBPyConnection, relation: str) -> dict[str, str]:
-    return {r[0]: r[1] for r in con.execute(f"describe select * from {relation}").fetchall()}
 
 
 def digests(con: duckdb.DuckDBPyConnection, relation: str, columns: dict[str, str], year_column: str, year: int) -> dict:

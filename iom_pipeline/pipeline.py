@@ -18,7 +18,14 @@ from iom_pipeline.ingest import InputFileError
 from iom_pipeline.paths import landing_dir, work_dir
 from iom_pipeline.questionnaire import Questionnaire, questionnaire_for_year
 from iom_pipeline.sql_models import SqlModel, macro_statements, models_in_order
-from iom_pipeline.warehouse import build_model, ensure_schemas, load_questionnaire_tables, setting, table_kind
+from iom_pipeline.warehouse import (
+    build_model,
+    current_setting,
+    ensure_schemas,
+    load_questionnaire_tables,
+    setting,
+    table_kind,
+)
 
 
 @dataclass
@@ -45,16 +52,13 @@ DISABLED_COMPRESSION = "fsst"
 @cache
 def _default_memory_limit() -> str:
     with duckdb.connect() as fresh:
-        return fresh.execute("select value from duckdb_settings() where name = 'memory_limit'").fetchall()[0][0]
+        return current_setting(fresh, "memory_limit")
 
 
 def _tune(con: duckdb.DuckDBPyConnection) -> None:
-    def current(name: str) -> str:
-        return con.execute("select value from duckdb_settings() where name = ?", [name]).fetchall()[0][0]
-
-    if current("memory_limit") == _default_memory_limit():
+    if current_setting(con, "memory_limit") == _default_memory_limit():
         con.execute(f"set memory_limit = '{MEMORY_LIMIT}'")
-    if not current("disabled_compression_methods"):
+    if not current_setting(con, "disabled_compression_methods"):
         con.execute(f"set disabled_compression_methods = '{DISABLED_COMPRESSION}'")
 
 

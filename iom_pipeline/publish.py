@@ -38,7 +38,6 @@ from iom_pipeline.mart_digests import (
     PERSONAL_VALUES_CHECK,
     ROWS,
     checked,
-    column_types,
     digests,
     mart_digests,
     mart_tables,
@@ -53,7 +52,7 @@ from iom_pipeline.personal_data import (
 )
 from iom_pipeline.quality.sql_checks import discover_checks, evaluate
 from iom_pipeline.sql_models import ident, lit
-from iom_pipeline.warehouse import replace_year_rows, table_exists
+from iom_pipeline.warehouse import column_types, replace_year_rows, table_exists
 
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100

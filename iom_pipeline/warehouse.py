@@ -41,8 +41,9 @@ def table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
     )
 
 
-def _columns(con: duckdb.DuckDBPyConnection, relation_sql: str) -> list[tuple[str, str]]:
-    return [(row[0], row[1]) for row in con.execute(f"describe {relation_sql}").fetchall()]
+def column_types(con: duckdb.DuckDBPyConnection, relation: str) -> dict[str, str]:
+    """{column: type} of a table or any relation (`read_parquet(...)`), in column order."""
+    return {row[0]: row[1] for row in con.execute(f"describe select * from {relation}").fetchall()}
 
 
 @contextmanager
@@ -67,10 +68,15 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
         raise
 
 
+def current_setting(con: duckdb.DuckDBPyConnection, name: str) -> str:
+    """A DuckDB setting's value on this connection, as text ('' when unset)."""
+    return con.execute("select value from duckdb_settings() where name = ?", [name]).fetchall()[0][0]
+
+
 @contextmanager
 def setting(con: duckdb.DuckDBPyConnection, name: str, value: str) -> Iterator[None]:
     """`set name = value` for the block; the connection's own value back afterwards."""
-    before = con.execute("select value from duckdb_settings() where name = ?", [name]).fetchall()[0][0]
+    before = current_setting(con, name)
     con.execute(f"set {name} = {lit(value)}")
     try:
         yield
@@ -107,7 +113,7 @@ def replace_year_rows(
         pass  # a column the table lacks; any other error is raised again below
     with transaction(con):
         relation = con.sql(select_sql)  # bound, never run
-        existing = {name for name, _ in _columns(con, table)}
+        existing = column_types(con, table)
         for name, dtype in zip(relation.columns, relation.types):
             if name not in existing:
                 con.execute(f"alter table {table} add column {ident(name)} {dtype}")
@@ -137,7 +143,7 @@ def preview_markdown(
     con: duckdb.DuckDBPyConnection, table: str, year: int, year_column: str = "survey_year", limit: int = 5, max_columns: int = 12
 ) -> str:
     """A few rows of the year, as a Markdown table for the UI (wide tables: the first columns)."""
-    columns = [c for c, _ in _columns(con, table)][:max_columns]
+    columns = list(column_types(con, table))[:max_columns]
     rows = con.execute(
         f"select {', '.join(ident(c) for c in columns)} from {table} where {ident(year_column)} = ? limit {int(limit)}",
         [int(year)],
@@ -209,6 +215,8 @@ __all__ = [
     "CSP_LEVEL",
     "build_model",
     "ensure_schemas",
+    "column_types",
+    "current_setting",
     "load_questionnaire_tables",
     "registered",
     "replace_year_rows",

@@ -398,6 +398,8 @@ def counts_by(df: pd.DataFrame, columns: list[str]) -> dict[tuple, int]:
     for key, weight in zip(keys.itertuples(index=False, name=None), weights):
         counts[key] = counts.get(key, 0) + int(weight)
     return counts
+
+
 _TEXT_COLUMNS = {
     "question_id", "option_id", "unit", "question_text", "option_label", "questionnaire_version",
     "csp_code", "outcome", "reason", "warning", "item", "detail", "method", "status", "matched_by",
