@@ -10,8 +10,8 @@ import duckdb
 import pytest
 
 from iom_pipeline import dictionary
-from iom_pipeline.sql_models import discover_models
 from iom_pipeline.mart_digests import DDL as DIGEST_DDL
+from iom_pipeline.sql_models import discover_models
 from iom_pipeline.validation import FAILURE_DDL
 from iom_pipeline.warehouse import CONFIG_TABLES, SCHEMAS
 
