@@ -24,6 +24,7 @@ from iom_pipeline.warehouse import (
     ensure_schemas,
     load_questionnaire_tables,
     setting,
+    table_exists,
     table_kind,
 )
 
@@ -69,9 +70,8 @@ PREPARED_MARKER = "iom_warehouse_prepared"
 
 
 def _prepared_with(con: duckdb.DuckDBPyConnection) -> str | None:
-    marked = con.execute("select count(*) from duckdb_tables() where temporary and table_name = ?",
-                         [PREPARED_MARKER]).fetchall()[0][0]
-    return con.execute(f"select digest from temp.main.{PREPARED_MARKER}").fetchall()[0][0] if marked else None
+    marker = f"temp.main.{PREPARED_MARKER}"
+    return con.execute(f"select digest from {marker}").fetchall()[0][0] if table_exists(con, marker) else None
 
 
 def prepare_warehouse(con: duckdb.DuckDBPyConnection) -> None:

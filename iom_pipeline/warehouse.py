@@ -19,26 +19,21 @@ def ensure_schemas(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def table_kind(con: duckdb.DuckDBPyConnection, table: str) -> str | None:
-    """`BASE TABLE` or `VIEW` for `schema.name` in the warehouse; None when there is none."""
-    schema, name = table.split(".")
+    """`BASE TABLE`, `VIEW` or `LOCAL TEMPORARY` for `schema.name` in the warehouse, or for
+    `database.schema.name` in an attached database (`temp` for temporary tables); None when
+    there is none."""
+    *database, schema, name = table.split(".")
     kind = con.execute(
-        "select table_type from information_schema.tables where table_catalog = current_database() "
+        "select table_type from information_schema.tables where table_catalog = coalesce(?, current_database()) "
         "and table_schema = ? and table_name = ?",
-        [schema, name],
+        [database[0] if database else None, schema, name],
     ).fetchall()
     return kind[0][0] if kind else None
 
 
 def table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
     """`schema.name` in the warehouse, or `database.schema.name` in an attached database."""
-    *database, schema, name = table.split(".")
-    return bool(
-        con.execute(
-            "select count(*) from information_schema.tables where table_catalog = coalesce(?, current_database()) "
-            "and table_schema = ? and table_name = ?",
-            [database[0] if database else None, schema, name],
-        ).fetchall()[0][0]
-    )
+    return table_kind(con, table) is not None
 
 
 def column_types(con: duckdb.DuckDBPyConnection, relation: str) -> dict[str, str]:
@@ -214,9 +209,9 @@ def load_questionnaire_tables(con: duckdb.DuckDBPyConnection, qn: Questionnaire,
 __all__ = [
     "CSP_LEVEL",
     "build_model",
-    "ensure_schemas",
     "column_types",
     "current_setting",
+    "ensure_schemas",
     "load_questionnaire_tables",
     "registered",
     "replace_year_rows",
