@@ -6,8 +6,9 @@
    several runs each: median wall time and peak memory.
 2. Generated exports of 10k, 100k and 1M rows whose responding CSPs grow with the rows
    (about 900,000 at 1M), each through `iom run --year 2013` on a fresh warehouse, against the
-   plain pandas script (bench/pandas_baseline.py) and DuckDB's bare read of the CSV; the
-   pipeline's question_summary is compared with the script's.
+   plain pandas script (bench/pandas_baseline.py), DuckDB's bare read of the CSV, and the floor
+   of the tables the layers and the contract require (bench/layer_floor.py); the pipeline's
+   question_summary is compared with the script's.
 3. Per-step times (STEP_START to STEP_SUCCESS) and each SQL model's `build_seconds`, read after
    each run from the Dagster instance's event log with Dagster's public API.
 
@@ -18,6 +19,7 @@ memory of the command and every process it starts, summed, sampled every 50 ms.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import statistics
@@ -233,6 +235,8 @@ def run_size(size: int, work: Path) -> dict:
     floor = measure([PYTHON, "-c", "import duckdb, sys; duckdb.connect().execute("
                      "\"create table t as select * from read_csv(?, all_varchar = true)\", [sys.argv[1]]).fetchall()",
                      str(export)])
+    layers = measure([PYTHON, str(ROOT / "bench" / "layer_floor.py"), "--landing", str(landing),
+                      "--year", str(YEAR), "--out", str(base / "layer_floor")])
     # The warehouse, not the BI snapshot: a run stopped by a publication check still built the marts.
     warehouse = base / "warehouse" / "iom.duckdb"
     failures = [line.strip() for line in pipeline["output"].splitlines() if line.strip().startswith("check ")]
@@ -245,6 +249,7 @@ def run_size(size: int, work: Path) -> dict:
         "pipeline": pipeline,
         "pandas": pandas,
         "duckdb": floor,
+        "layers": json.loads(layers["output"].strip().splitlines()[-1]),
         "timings": timings,
         "equal": compare(warehouse, out / "question_summary.csv"),
     }
@@ -278,6 +283,32 @@ def _model_rows(results: list[dict]) -> list[str]:
     for m in models:
         lines.append(f"| {m} | " + " | ".join(f"{r['timings']['models'].get(m, 0.0):.2f}" for r in results) + " |")
     lines.append("| **all models** | " + " | ".join(f"{sum(r['timings']['models'].values()):.2f}" for r in results) + " |")
+    return lines
+
+
+def _floor_lines(results: list[dict]) -> list[str]:
+    """The layers' floor, write by write, and what it leaves for the rules, checks and libraries
+    within half the pandas script's time at the largest size."""
+    writes = list(results[-1]["layers"]["seconds"])
+    lines = ["", "### The layers' floor (seconds, bench/layer_floor.py)", "",
+             "| write | " + " | ".join(f"{r['rows']:,} rows" for r in results) + " |", "|---|" + "---:|" * len(results)]
+    for w in writes:
+        lines.append(f"| {w} | " + " | ".join(f"{r['layers']['seconds'].get(w, 0.0):.2f}" for r in results) + " |")
+    lines.append("| **all** | " + " | ".join(f"{r['layers']['total']:.2f}" for r in results) + " |")
+    if len(results) > 1:
+        small, large = results[0], results[-1]
+        # what the run costs that does not grow with the data: the smallest run, less its own floor
+        fixed = small["pipeline"]["wall"] - small["layers"]["total"]
+        half = large["pandas"]["wall"] / 2
+        pipeline = large["pipeline"]["wall"]
+        lines += ["", f"| at {large['rows']:,} rows | s |", "|---|---:|",
+                  f"| half the pandas script's time (the target) | {half:.1f} |",
+                  f"| the layers' floor | {large['layers']['total']:.1f} |",
+                  f"| what every run costs whatever its size: the {small['rows']:,}-row run less its floor | {fixed:.1f} |",
+                  f"| the two together | {large['layers']['total'] + fixed:.1f} |",
+                  f"| the pipeline | {pipeline:.1f} |",
+                  f"| the rest: rules, checks and publication beyond the floor, as they grow | "
+                  f"{pipeline - large['layers']['total'] - fixed:.1f} |"]
     return lines
 
 
@@ -315,17 +346,20 @@ def report(results: list[dict], sample: dict | None) -> str:
             f"**pipeline**: `iom run --year {YEAR}` end to end through Dagster (landing, validation, models, checks, "
             "figures, report, spreadsheets, BI snapshot), fresh warehouse. **pandas**: bench/pandas_baseline.py, the "
             "script an analyst would write (same rules, charts drawn). **DuckDB floor**: DuckDB's bare `read_csv` of "
-            "the export into an in-memory table.",
+            "the export into an in-memory table. **layers floor**: bench/layer_floor.py, the tables the warehouse's "
+            "layers and the outputs contract require (raw, staged, marts, BI snapshot, Parquet), each written by the "
+            "plainest DuckDB SQL into a fresh file, with no rule, redaction, check or library around them.",
             "",
             "| rows | responding CSPs | CSV MB | pipeline s | pipeline peak MB | pandas s | pandas peak MB | DuckDB floor s "
-            "| pipeline / pandas | question_summary | iom run exit |",
-            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|",
+            "| layers floor s | pipeline / pandas | question_summary | iom run exit |",
+            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|",
         ]
         for r in results:
             lines.append(
                 f"| {r['rows']:,} | {r['responding']:,} | {r['csv_mb']:.0f} | {r['pipeline']['wall']:.1f} | "
                 f"{r['pipeline']['peak_mb']:.0f} | {r['pandas']['wall']:.1f} | {r['pandas']['peak_mb']:.0f} | "
-                f"{r['duckdb']['wall']:.1f} | {r['pipeline']['wall'] / r['pandas']['wall']:.2f} | {r['equal']} | {r['exit']} |"
+                f"{r['duckdb']['wall']:.1f} | {r['layers']['total']:.1f} | {r['pipeline']['wall'] / r['pandas']['wall']:.2f} "
+                f"| {r['equal']} | {r['exit']} |"
             )
         failed = [r for r in results if r["exit"] != 0]
         if failed:
@@ -339,6 +373,7 @@ def report(results: list[dict], sample: dict | None) -> str:
             models_ratio = sum(large["timings"]["models"].values()) / max(sum(small["timings"]["models"].values()), 1e-9)
             lines += ["", f"From 100k to 1M rows (10x) the pipeline's wall time grows {large['pipeline']['wall'] / small['pipeline']['wall']:.1f}x "
                           f"and the SQL models' time {models_ratio:.1f}x."]
+        lines += _floor_lines(results)
         lines += ["", "### Steps (seconds, STEP_START to STEP_SUCCESS in the run's event log)", ""]
         lines += _step_rows(results)
         lines += ["", "### SQL models (seconds, each materialisation's `build_seconds`)", ""]

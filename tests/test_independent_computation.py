@@ -8,25 +8,15 @@ for every row; on a hand-made export where most bases are 0, the same NULLs.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 
 import duckdb
 import pandas as pd
 import pytest
 
+import pandas_baseline
 from exports import row, write_landing
-from iom_pipeline.paths import PROJECT_ROOT
 from iom_pipeline.pipeline import run_year
 from iom_synthetic.scale import generate
-
-
-def _baseline():
-    spec = importlib.util.spec_from_file_location("pandas_baseline", PROJECT_ROOT / "bench" / "pandas_baseline.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["pandas_baseline"] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def run_both(data, landing):
@@ -35,7 +25,7 @@ def run_both(data, landing):
         mp.setenv("IOM_DATA_DIR", str(data))
         con = duckdb.connect(str(data / "w.duckdb"))
         run_year(con, 2013)
-    baseline = _baseline()
+    baseline = pandas_baseline
     export, frame = baseline.load(landing, 2013)
     classified = baseline.classify(export, frame, 2013)
     expected = baseline.question_summary(export, frame, 2013, classified=classified)

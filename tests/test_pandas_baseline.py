@@ -6,27 +6,15 @@ other columns of the 2013 export, empty, and metadata defaults (a Completed row 
 
 from __future__ import annotations
 
-import importlib.util
 import io
-import sys
 import textwrap
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-BASELINE = Path(__file__).resolve().parent.parent / "bench" / "pandas_baseline.py"
+import pandas_baseline as pb
 
-
-def _load_baseline():
-    spec = importlib.util.spec_from_file_location("pandas_baseline", BASELINE)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["pandas_baseline"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-pb = _load_baseline()
 
 FRAME = """\
 csp_code,csp_name

@@ -6,7 +6,6 @@ which also cross-checks what the generator says it injected.
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -15,23 +14,13 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 
+import pandas_baseline as pb
 from iom_pipeline.questionnaire import load_questionnaire
 from iom_synthetic import scale
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _load_baseline():
-    if "pandas_baseline" in sys.modules:
-        return sys.modules["pandas_baseline"]
-    spec = importlib.util.spec_from_file_location("pandas_baseline", ROOT / "bench" / "pandas_baseline.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["pandas_baseline"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-pb = _load_baseline()
 QN = load_questionnaire("iom_2013")
 
 
