@@ -3,7 +3,9 @@ require, written by the plainest DuckDB SQL into a fresh file, and nothing else.
 
 No rule is applied beyond what shapes each table (labels are trimmed and case-folded, the latest
 return of each frame CSP is counted), nothing is redacted, validated or checked, no record
-numbers are kept, and the only intermediate table is the narrow list of counted returns.
+numbers are kept, and the only intermediate tables are the narrow list of counted returns and
+the ONS geography (a few hundred rows). The marts are those of FLOOR_MARTS, at their contract
+grain, in the BI snapshot's `marts` schema and as Parquet.
 What the pipeline spends beyond these times, at the same size, is the cost of its rules, its
 checks and its libraries. Columns come from the questionnaire, as the models' do.
 
@@ -23,14 +25,26 @@ from pathlib import Path
 
 import duckdb
 
-from iom_pipeline.pipeline import DISABLED_COMPRESSION, MEMORY_LIMIT
+from iom_pipeline.paths import REFERENCE_DIR
+from iom_pipeline.pipeline import tune_connection
 from iom_pipeline.publish import SNAPSHOT_STORAGE_VERSION
 from iom_pipeline.questionnaire import CSP_LEVEL, questionnaire_for_year
 from iom_pipeline.sql_models import ident, lit
 
 
+# The marts the floor writes, and those it leaves out with why: the rules decide the warnings'
+# rows, and the comparison needs two years (a few dozen rows).
+FLOOR_MARTS = ("dim_csp", "csp_return", "arrangement", "submission_outcome", "question_summary")
+LEFT_OUT_MARTS = {"quality_warning": "the rules' findings", "year_comparison": "two years, a few dozen rows"}
+
+
 def _csv(path: Path) -> str:
     return f"read_csv({lit(str(path))}, all_varchar = true)"
+
+
+def _mart_column(c) -> str:
+    """An arrangement question's column in the arrangement mart: the block number dropped."""
+    return f"{c.item_id}_{c.option_id}" if c.option_id else c.item_id
 
 
 def floor_writes(landing: Path, out: Path, year: int) -> dict[str, str]:
@@ -38,57 +52,77 @@ def floor_writes(landing: Path, out: Path, year: int) -> dict[str, str]:
     qn = questionnaire_for_year(year)
     answers = qn.columns()
     csp_level = [c for c in answers if c.block_no == CSP_LEVEL]
-    staged = ",\n".join(f"nullif(lower(trim({ident(c.name)})), '') as {ident(c.name)}" for c in answers)
+    blocks = {b: [c for c in answers if c.block_no == b] for b in qn.blocks}
+    staged = ", ".join(f"nullif(lower(trim({ident(c.name)})), '') as {ident(c.name)}" for c in answers)
     # a block of a counted return with any answer is an arrangement: one row each
     arrangement = " union all ".join(
         f"select s.survey_year, s.csp_code, {b} as arrangement_no, "
-        + ", ".join(f"{ident(c.name)} as {ident(f'{c.item_id}_{c.option_id}' if c.option_id else c.item_id)}"
-                    for c in answers if c.block_no == b)
-        + " from stg_submissions s join counted using (response_id) where coalesce("
-        + ", ".join(ident(c.name) for c in answers if c.block_no == b) + ") is not null"
-        for b in qn.blocks
-    )
-    # the latest return of each frame CSP: a narrow table of keys, no copy of the answers
-    counted = ("create table counted as select s.response_id, s.csp_code from stg_submissions s "
-               "join stg_frame f using (csp_code) "
-               "qualify row_number() over (partition by s.csp_code order by s.response_id desc) = 1")
-    marts = ("csp_return", "arrangement", "submission_outcome", "question_summary")
+        + ", ".join(f"{ident(c.name)} as {ident(_mart_column(c))}" for c in columns)
+        + " from staging.stg_submissions s join staging.counted using (response_id) where coalesce("
+        + ", ".join(ident(c.name) for c in columns) + ") is not null"
+        for b, columns in blocks.items()
+    ) or "select null::integer as survey_year, null::varchar as csp_code, null::integer as arrangement_no where false"
+    # question_summary counts the answers of both marts, free text left out
+    counted_answers = [f"unpivot (select {', '.join(ident(c.name) for c in csp_level if c.role != 'text')} "
+                       "from marts.csp_return) on columns(*) into name question_id value answer"]
+    if blocks:
+        first = next(iter(blocks.values()))
+        counted_answers.append(f"unpivot (select {', '.join(ident(_mart_column(c)) for c in first if c.role != 'text')} "
+                               "from marts.arrangement) on columns(*) into name question_id value answer")
+    reference = REFERENCE_DIR
     return {
-        "raw export": f"create table raw_export as select * from {_csv(landing / 'survey_export.csv')}",
-        "raw frame": f"create table raw_frame as select * from {_csv(landing / 'frame.csv')}",
+        "raw export": f"create table raw.export as select * from {_csv(landing / 'survey_export.csv')}",
+        "raw frame": f"create table raw.frame as select * from {_csv(landing / 'frame.csv')}",
         "staged export": (
-            f"create table stg_submissions as select {int(year)} as survey_year, "
+            f"create table staging.stg_submissions as select {int(year)} as survey_year, "
             "try_cast(trim(response_id) as bigint) as response_id, nullif(upper(trim(csp_code)), '') as csp_code, "
-            f"nullif(lower(trim(status)), '') as status, {staged} from raw_export"
+            f"nullif(lower(trim(status)), '') as status, {staged} from raw.export"
         ),
         "staged frame": (
-            "create table stg_frame as select distinct on (csp_code) upper(trim(csp_code)) as csp_code, "
-            "trim(csp_name) as csp_name from raw_frame"
+            "create table staging.stg_frame as select distinct on (csp_code) upper(trim(csp_code)) as csp_code, "
+            "trim(csp_name) as csp_name from raw.frame"
         ),
-        "counted returns": counted,
+        "ONS geography": (
+            "create table staging.geography as select c.CSP17CD as csp_code, any_value(c.PFA17CD) as pfa_code, "
+            "any_value(c.PFA17NM) as pfa_name, any_value(r.RGN18CD) as region_code, any_value(r.RGN18NM) as region_name "
+            f"from {_csv(reference / 'ons_lad17_csp17_pfa17_lookup_EW_jan2017_v2.csv')} c "
+            f"left join {_csv(reference / 'ons_lad18_to_rgn18_lookup_EW.csv')} r on r.LAD18CD = c.LAD17CD group by all"
+        ),
+        # the latest return of each frame CSP: a narrow table of keys, no copy of the answers
+        "counted returns": (
+            "create table staging.counted as select s.response_id, s.csp_code from staging.stg_submissions s "
+            "join staging.stg_frame f using (csp_code) "
+            "qualify row_number() over (partition by s.csp_code order by s.response_id desc) = 1"
+        ),
+        "dim_csp": (
+            f"create table marts.dim_csp as select {int(year)} as survey_year, f.csp_code, f.csp_name, g.pfa_code, "
+            "g.pfa_name, g.region_code, g.region_name from staging.stg_frame f left join staging.geography g using (csp_code)"
+        ),
         "csp_return": (
-            f"create table csp_return as select {int(year)} as survey_year, f.csp_code, f.csp_name, "
-            "c.response_id is not null as responded, c.response_id, "
+            "create table marts.csp_return as select d.*, c.response_id is not null as responded, c.response_id, "
             + ", ".join(f"c.{ident(c.name)}" for c in csp_level)
-            + " from stg_frame f left join (counted join stg_submissions using (response_id, csp_code)) c using (csp_code)"
+            + " from marts.dim_csp d left join (staging.counted join staging.stg_submissions using (response_id, csp_code)) c "
+            "using (csp_code)"
         ),
-        "arrangement": f"create table arrangement as {arrangement}",
+        "arrangement": f"create table marts.arrangement as {arrangement}",
         "submission_outcome": (
-            "create table submission_outcome as select s.survey_year, s.response_id, c.csp_code, "
-            "case when c.response_id is null then 'superseded' else 'counted' end as outcome "
-            "from stg_submissions s left join counted c using (response_id)"
+            "create table marts.submission_outcome as select s.survey_year, s.response_id, c.csp_code, "
+            "case when c.response_id is null then 'not counted' else 'counted' end as outcome, "
+            "case when c.response_id is null then 'not the latest return of a frame CSP' end as reason "
+            "from staging.stg_submissions s left join staging.counted c using (response_id)"
         ),
         "question_summary": (
-            "create table question_summary as select question_id, answer, count(*) as n from "
-            f"(unpivot (select {', '.join(ident(c.name) for c in csp_level)} from csp_return) "
-            "on columns(*) into name question_id value answer) group by all"
+            "create table marts.question_summary as select question_id, answer, count(*) as n from "
+            f"({' union all '.join(counted_answers)}) group by all"
         ),
         "BI snapshot": (
             f"attach {lit(str(out / 'snapshot.duckdb'))} as snapshot (storage_version {lit(SNAPSHOT_STORAGE_VERSION)}); "
-            + "; ".join(f"create table snapshot.{m} as from {m}" for m in marts)
+            "create schema snapshot.marts; "
+            + "; ".join(f"create table snapshot.marts.{m} as from marts.{m}" for m in FLOOR_MARTS)
             + "; checkpoint snapshot; detach snapshot"
         ),
-        "Parquet": "; ".join(f"copy {m} to {lit(str(out / 'parquet' / f'{m}.parquet'))} (format parquet)" for m in marts),
+        "Parquet": "; ".join(f"copy marts.{m} to {lit(str(out / 'parquet' / f'{m}.parquet'))} (format parquet)"
+                             for m in FLOOR_MARTS),
         "checkpoint": "checkpoint",
     }
 
@@ -98,10 +132,9 @@ def measure_floor(landing: Path, out: Path, year: int, keep: bool = False) -> di
     shutil.rmtree(out, ignore_errors=True)
     (out / "parquet").mkdir(parents=True)
     con = duckdb.connect(str(out / "floor.duckdb"))
-    # the warehouse connection's settings (iom_pipeline.pipeline), so that writes compare
-    con.execute(f"set memory_limit = '{MEMORY_LIMIT}'")
-    con.execute(f"set disabled_compression_methods = '{DISABLED_COMPRESSION}'")
+    tune_connection(con)  # the warehouse's settings, so that the writes compare
     con.execute("set preserve_insertion_order = false")
+    con.execute("create schema raw; create schema staging; create schema marts")
     seconds: dict[str, float] = {}
     for name, sql in floor_writes(landing, out, year).items():
         start = time.perf_counter()

@@ -56,7 +56,8 @@ def _default_memory_limit() -> str:
         return current_setting(fresh, "memory_limit")
 
 
-def _tune(con: duckdb.DuckDBPyConnection) -> None:
+def tune_connection(con: duckdb.DuckDBPyConnection) -> None:
+    """The warehouse's memory limit and compression, unless the connection chose its own."""
     if current_setting(con, "memory_limit") == _default_memory_limit():
         con.execute(f"set memory_limit = '{MEMORY_LIMIT}'")
     if not current_setting(con, "disabled_compression_methods"):
@@ -83,7 +84,7 @@ def prepare_warehouse(con: duckdb.DuckDBPyConnection) -> None:
     ensure_schemas(con)  # about 1 ms, and a schema dropped since is back
     if _prepared_with(con) == digest:
         return
-    _tune(con)
+    tune_connection(con)
     _drop_retired(con)
     for statement in statements:
         con.execute(statement)

@@ -8,12 +8,11 @@ for every row; on a hand-made export where most bases are 0, the same NULLs.
 
 from __future__ import annotations
 
-
 import duckdb
 import pandas as pd
 import pytest
 
-import pandas_baseline
+import pandas_baseline as baseline
 from exports import row, write_landing
 from iom_pipeline.pipeline import run_year
 from iom_synthetic.scale import generate
@@ -25,7 +24,6 @@ def run_both(data, landing):
         mp.setenv("IOM_DATA_DIR", str(data))
         con = duckdb.connect(str(data / "w.duckdb"))
         run_year(con, 2013)
-    baseline = pandas_baseline
     export, frame = baseline.load(landing, 2013)
     classified = baseline.classify(export, frame, 2013)
     expected = baseline.question_summary(export, frame, 2013, classified=classified)
