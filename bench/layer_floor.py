@@ -5,7 +5,9 @@ No rule is applied beyond what shapes each table (labels are trimmed and case-fo
 return of each frame CSP is counted), nothing is redacted, validated or checked, no record
 numbers are kept, and the only intermediate tables are the narrow list of counted returns and
 the ONS geography (a few hundred rows). The marts are those of FLOOR_MARTS, at their contract
-grain, in the BI snapshot's `marts` schema and as Parquet.
+grain, in the BI snapshot's `marts` schema and as Parquet; question_summary counts each answer
+with its column's answered rows as the base, without the rules' bases or the zero rows.
+
 What the pipeline spends beyond these times, at the same size, is the cost of its rules, its
 checks and its libraries. Columns come from the questionnaire, as the models' do.
 
@@ -106,14 +108,16 @@ def floor_writes(landing: Path, out: Path, year: int) -> dict[str, str]:
         ),
         "arrangement": f"create table marts.arrangement as {arrangement}",
         "submission_outcome": (
-            "create table marts.submission_outcome as select s.survey_year, s.response_id, c.csp_code, "
+            "create table marts.submission_outcome as select s.survey_year, s.response_id, f.csp_code, "
             "case when c.response_id is null then 'not counted' else 'counted' end as outcome, "
             "case when c.response_id is null then 'not the latest return of a frame CSP' end as reason "
-            "from staging.stg_submissions s left join staging.counted c using (response_id)"
+            "from staging.stg_submissions s left join staging.stg_frame f on f.csp_code = s.csp_code "
+            "left join staging.counted c on c.response_id = s.response_id"
         ),
         "question_summary": (
-            "create table marts.question_summary as select question_id, answer, count(*) as n from "
-            f"({' union all '.join(counted_answers)}) group by all"
+            f"create table marts.question_summary as select {int(year)} as survey_year, question_id, answer, count(*) as n, "
+            "sum(count(*)) over (partition by question_id) as base_n "
+            f"from ({' union all '.join(counted_answers)}) group by question_id, answer"
         ),
         "BI snapshot": (
             f"attach {lit(str(out / 'snapshot.duckdb'))} as snapshot (storage_version {lit(SNAPSHOT_STORAGE_VERSION)}); "
