@@ -4,9 +4,10 @@ require, written by the plainest DuckDB SQL into a fresh file, and nothing else.
 No rule is applied beyond what shapes each table (labels are trimmed and case-folded, the latest
 return of each frame CSP is counted), nothing is redacted, validated or checked, no record
 numbers are kept, and the only intermediate tables are the narrow list of counted returns and
-the ONS geography (a few hundred rows). The marts are those of FLOOR_MARTS, at their contract
-grain, in the BI snapshot's `marts` schema and as Parquet; question_summary counts each answer
-with its column's answered rows as the base, without the rules' bases or the zero rows.
+the ONS geography (a few hundred rows, by the project's own models). The marts are those of
+FLOOR_MARTS, at their contract grain, in the BI snapshot's `marts` schema and as Parquet;
+question_summary counts each answer with its column's answered rows as the base, without the
+rules' bases or the zero rows.
 
 What the pipeline spends beyond these times, at the same size, is the cost of its rules, its
 checks and its libraries. Columns come from the questionnaire, as the models' do.
@@ -27,11 +28,10 @@ from pathlib import Path
 
 import duckdb
 
-from iom_pipeline.paths import REFERENCE_DIR
 from iom_pipeline.pipeline import tune_connection
 from iom_pipeline.publish import SNAPSHOT_STORAGE_VERSION
 from iom_pipeline.questionnaire import CSP_LEVEL, questionnaire_for_year
-from iom_pipeline.sql_models import ident, lit
+from iom_pipeline.sql_models import discover_models, ident, lit, render
 
 
 # The marts the floor writes, and those it leaves out with why: the rules decide the warnings'
@@ -71,7 +71,8 @@ def floor_writes(landing: Path, out: Path, year: int) -> dict[str, str]:
         first = next(iter(blocks.values()))
         counted_answers.append(f"unpivot (select {', '.join(ident(_mart_column(c)) for c in first if c.role != 'text')} "
                                "from marts.arrangement) on columns(*) into name question_id value answer")
-    reference = REFERENCE_DIR
+    models = discover_models()
+    geography = [models[name] for name in ("stg_ons_csp_lookup", "stg_ons_region_lookup", "int_csp_geography")]
     return {
         "raw export": f"create table raw.export as select * from {_csv(landing / 'survey_export.csv')}",
         "raw frame": f"create table raw.frame as select * from {_csv(landing / 'frame.csv')}",
@@ -84,12 +85,8 @@ def floor_writes(landing: Path, out: Path, year: int) -> dict[str, str]:
             "create table staging.stg_frame as select distinct on (csp_code) upper(trim(csp_code)) as csp_code, "
             "trim(csp_name) as csp_name from raw.frame"
         ),
-        "ONS geography": (
-            "create table staging.geography as select c.CSP17CD as csp_code, any_value(c.PFA17CD) as pfa_code, "
-            "any_value(c.PFA17NM) as pfa_name, any_value(r.RGN18CD) as region_code, any_value(r.RGN18NM) as region_name "
-            f"from {_csv(reference / 'ons_lad17_csp17_pfa17_lookup_EW_jan2017_v2.csv')} c "
-            f"left join {_csv(reference / 'ons_lad18_to_rgn18_lookup_EW.csv')} r on r.LAD18CD = c.LAD17CD group by all"
-        ),
+        # the project's own geography models: a few hundred rows from the ONS lookups
+        "ONS geography": "; ".join(f"create table {m.table} as {render(m, year, qn)}" for m in geography),
         # the latest return of each frame CSP: a narrow table of keys, no copy of the answers
         "counted returns": (
             "create table staging.counted as select s.response_id, s.csp_code from staging.stg_submissions s "
@@ -98,7 +95,8 @@ def floor_writes(landing: Path, out: Path, year: int) -> dict[str, str]:
         ),
         "dim_csp": (
             f"create table marts.dim_csp as select {int(year)} as survey_year, f.csp_code, f.csp_name, g.pfa_code, "
-            "g.pfa_name, g.region_code, g.region_name from staging.stg_frame f left join staging.geography g using (csp_code)"
+            "g.pfa_name, g.region_code, g.region_name from staging.stg_frame f "
+            "left join intermediate.int_csp_geography g using (csp_code)"
         ),
         "csp_return": (
             "create table marts.csp_return as select d.*, c.response_id is not null as responded, c.response_id, "
@@ -138,7 +136,7 @@ def measure_floor(landing: Path, out: Path, year: int, keep: bool = False) -> di
     con = duckdb.connect(str(out / "floor.duckdb"))
     tune_connection(con)  # the warehouse's settings, so that the writes compare
     con.execute("set preserve_insertion_order = false")
-    con.execute("create schema raw; create schema staging; create schema marts")
+    con.execute("create schema raw; create schema staging; create schema intermediate; create schema marts")
     seconds: dict[str, float] = {}
     for name, sql in floor_writes(landing, out, year).items():
         start = time.perf_counter()

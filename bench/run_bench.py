@@ -233,8 +233,8 @@ def run_size(size: int, work: Path) -> dict:
     pandas = measure([PYTHON, str(ROOT / "bench" / "pandas_baseline.py"), "--landing", str(landing.parent),
                       "--year", str(YEAR), "--out", str(out)])
     bare_read = measure([PYTHON, "-c", "import duckdb, sys; duckdb.connect().execute("
-                     "\"create table t as select * from read_csv(?, all_varchar = true)\", [sys.argv[1]]).fetchall()",
-                     str(export)])
+                         "\"create table t as select * from read_csv(?, all_varchar = true)\", [sys.argv[1]]).fetchall()",
+                         str(export)])
     layers = measure([PYTHON, str(ROOT / "bench" / "layer_floor.py"), "--landing", str(landing),
                       "--year", str(YEAR), "--out", str(base / "layer_floor")])
     # The warehouse, not the BI snapshot: a run stopped by a publication check still built the marts.
