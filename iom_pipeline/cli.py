@@ -12,16 +12,18 @@ import argparse
 import fcntl
 import os
 import re
+import select
 import shutil
 import signal
 import sys
+import threading
 import time
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
 from iom_pipeline.landing import landing_years_and_strays, survey_year_problem
-from iom_pipeline.paths import PROJECT_ROOT, data_dir, landing_dir
+from iom_pipeline.paths import PROJECT_ROOT, bi_snapshot_path, data_dir, landing_dir, publication_dir
 from iom_pipeline.terminal import RunProgress, say
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_BUSY = 0, 1, 2, 3
@@ -182,7 +184,8 @@ def run_years(
             run_id = str(uuid.uuid4())
             if not quiet:
                 say(f"iom run: {year}: run {run_id}")
-            with RunProgress(instance, run_id, enabled=not quiet):
+            before = publication_state(year)
+            with RunProgress(instance, run_id, enabled=not quiet), stops_end_the_run(signals, instance, run_id):
                 result = job.execute_in_process(
                     partition_key=partition,
                     instance=instance,
@@ -194,7 +197,8 @@ def run_years(
             elapsed = time.perf_counter() - started
             stopped_by = signals.stop_signal() if signals else None
             if stopped_by:
-                raise Stopped(stopped_by)
+                # The stop may have come after the publication's swap: say which one is in place.
+                raise Stopped(stopped_by, published=year if publication_state(year) != before else None)
             if result.success and subset is not None:
                 say(f"iom run: {year}: {len(subset)} selected asset(s) materialised in {elapsed:.1f} s (publication not updated)")
             elif result.success:
@@ -293,13 +297,72 @@ def pull_years(years: list[int], signals: "SignalRecorder | None" = None) -> int
     return status
 
 
+def publication_state(year: int) -> tuple:
+    """What identifies the publication in place: the year's directory and the BI snapshot are
+    swapped in by renames, so a new publication has new inodes."""
+    state = []
+    for path in (publication_dir(year), bi_snapshot_path()):
+        try:
+            info = path.stat()
+            state.append((info.st_ino, info.st_mtime_ns))
+        except FileNotFoundError:
+            state.append(None)
+    return tuple(state)
+
+
+@contextmanager
+def stops_end_the_run(signals: "SignalRecorder | None", instance, run_id: str):
+    """While the run executes, a stop signal ends it even when Dagster's interrupt is lost.
+
+    Dagster's handler raises its interrupt wherever the main thread is; when that is inside a
+    garbage-collection callback, Python drops the exception ("Exception ignored in ...") and the
+    step goes on. So a stop also marks the run canceling in the instance, as the UI's Terminate
+    does, which the publication step honours; and a dropped interrupt is delivered again."""
+    if signals is None:
+        yield
+        return
+    from dagster import DagsterExecutionInterruptedError, DagsterRunStatus
+
+    def cancel() -> None:
+        run = instance.get_run_by_id(run_id)
+        if run is not None and run.status in (DagsterRunStatus.STARTING, DagsterRunStatus.STARTED):
+            instance.report_run_canceling(run, message="iom run received a stop signal")
+
+    executing = threading.Event()
+
+    def redeliver() -> None:
+        if executing.is_set():
+            os.kill(os.getpid(), signals.stop_signal() or signal.SIGINT)
+
+    def redeliver_dropped_interrupt(unraisable) -> None:
+        if isinstance(unraisable.exc_value, (KeyboardInterrupt, DagsterExecutionInterruptedError)):
+            # Not from here: a handler run now would be inside the hook, and dropped again.
+            timer = threading.Timer(0.1, redeliver)
+            timer.daemon = True
+            timer.start()
+        else:
+            previous_hook(unraisable)
+
+    previous_hook = sys.unraisablehook
+    sys.unraisablehook = redeliver_dropped_interrupt
+    executing.set()
+    try:
+        with signals.on_stop(cancel):
+            yield
+    finally:
+        executing.clear()
+        sys.unraisablehook = previous_hook
+
+
 class Stopped(BaseException):
     """SIGINT or SIGTERM, raised where the run happens to be, so that every clean-up on the way
-    out runs (the run's steps, the warehouse connection, the lock)."""
+    out runs (the run's steps, the warehouse connection, the lock). `published`: the year whose
+    publication the run had already replaced when the signal came, if any."""
 
-    def __init__(self, signum: int):
+    def __init__(self, signum: int, published: int | None = None):
         super().__init__(signum)
         self.signum = signum
+        self.published = published
 
 
 def _stop_on_sigterm(signum, frame):
@@ -308,29 +371,68 @@ def _stop_on_sigterm(signum, frame):
 
 class SignalRecorder:
     """Which stop signals arrived, whoever handled them: while a run executes, Dagster handles
-    SIGINT and SIGTERM itself (it fails the run at the next step boundary and returns), so the
-    signal's number is read from Python's wakeup file descriptor, written for every signal."""
+    SIGINT and SIGTERM itself (it raises an interrupt in the running step and the run fails), so
+    the signal's number is read from Python's wakeup file descriptor, written for every signal.
+    A thread reads it as signals arrive, to act on a stop at once (`on_stop`)."""
 
     def __enter__(self) -> "SignalRecorder":
-        self._read, write = os.pipe()
-        os.set_blocking(self._read, False)
-        os.set_blocking(write, False)
-        self._write = write
-        self._previous = signal.set_wakeup_fd(write)
+        self._read, self._write = os.pipe()
+        self._closing_read, self._closing_write = os.pipe()
+        for fd in (self._read, self._write):
+            os.set_blocking(fd, False)
+        self._lock = threading.RLock()  # reentrant: a signal handler may run while the main thread holds it
+        self._stops: list[int] = []
+        self._callback = None
+        self._previous = signal.set_wakeup_fd(self._write)
+        self._thread = threading.Thread(target=self._watch, name="iom-signals", daemon=True)
+        self._thread.start()
         return self
 
-    def stop_signal(self) -> int | None:
+    def _drain(self) -> list[int]:
+        """Stop signals read since the last call (under the lock)."""
         try:
             received = os.read(self._read, 1024)
         except BlockingIOError:
-            return None
+            return []
         stops = [s for s in received if s in (signal.SIGINT, signal.SIGTERM)]
-        return stops[0] if stops else None
+        self._stops.extend(stops)
+        return stops
+
+    def _watch(self) -> None:
+        while True:
+            ready, _, _ = select.select([self._read, self._closing_read], [], [])
+            if self._closing_read in ready:
+                return
+            with self._lock:
+                callback = self._callback if self._drain() else None
+            if callback is not None:
+                try:
+                    callback()
+                except Exception:  # noqa: BLE001 - the interrupt still stops the run; this is the second line
+                    pass
+
+    @contextmanager
+    def on_stop(self, callback):
+        """Call `callback` (from the watching thread) when a stop signal arrives in the block."""
+        with self._lock:
+            self._callback = callback
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._callback = None
+
+    def stop_signal(self) -> int | None:
+        with self._lock:
+            self._drain()
+            return self._stops[0] if self._stops else None
 
     def __exit__(self, *exc) -> None:
         signal.set_wakeup_fd(self._previous)
-        os.close(self._read)
-        os.close(self._write)
+        os.write(self._closing_write, b"x")
+        self._thread.join(timeout=10)
+        for fd in (self._read, self._write, self._closing_read, self._closing_write):
+            os.close(fd)
 
 
 def _version() -> str:
@@ -473,8 +575,13 @@ def _run_or_pull(args) -> int:
         return EXIT_BUSY
     except (KeyboardInterrupt, Stopped) as exc:
         signum = signal.Signals(exc.signum if isinstance(exc, Stopped) else signal.SIGINT)
-        untouched = "landing/ and the publication are" if pull_only else "the previous publication is"
-        say(f"{prog}: stopped by {signum.name}; {untouched} untouched", sys.stderr)
+        published = exc.published if isinstance(exc, Stopped) else None
+        if published is not None:
+            say(f"{prog}: stopped by {signum.name} after {published} was published: its new publication is in "
+                f"place, whole; nothing after it ran", sys.stderr)
+        else:
+            untouched = "landing/ and the publication are" if pull_only else "the previous publication is"
+            say(f"{prog}: stopped by {signum.name}; {untouched} untouched", sys.stderr)
         return 128 + signum
     finally:
         signal.signal(signal.SIGTERM, previous_sigterm)

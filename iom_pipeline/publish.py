@@ -19,6 +19,9 @@ other years over from, so its rename is the commit point: a run stopped before i
 previous snapshot beside either publication of the year, never a snapshot ahead of the files;
 the Parquet files are rewritten whole at every publication, so a stop between the last two
 steps leaves them at most one publication ahead until the next run.
+
+A stop signal (SIGINT, SIGTERM) that arrives during the swaps waits for them
+(`stop_signals_held`): a stopped run leaves the previous publication or this one, whole.
 """
 
 from __future__ import annotations
@@ -28,6 +31,9 @@ import ctypes.util
 import json
 import os
 import shutil
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -121,6 +127,16 @@ def _swap_into_place(staged: Path, target: Path) -> Path:
         shutil.rmtree(previous)
     _fsync_dir(target.parent)
     return target
+
+
+@contextmanager
+def stop_signals_held() -> Iterator[None]:
+    """SIGINT and SIGTERM wait until the block has run, then are delivered as usual."""
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def publish_directory(staged: Path, year: int) -> Path:

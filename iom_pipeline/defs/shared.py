@@ -44,14 +44,17 @@ class WarehouseResource(DuckDBResource):
             path = self.database or str(warehouse_path())
             Path(path).parent.mkdir(parents=True, exist_ok=True)
             self._connection = duckdb.connect(path, config={"custom_user_agent": "iom-pipeline", **self.connection_config})
+        con = self._connection
         try:
-            yield self._connection
+            yield con
         except BaseException:
             # A step that failed inside a transaction must not leave it open for the next step.
+            # `con`, not the attribute: an interrupted step's generator may be closed only after
+            # the run's teardown has closed the connection and cleared the attribute.
             try:
-                self._connection.execute("rollback")
+                con.execute("rollback")
             except duckdb.Error:
-                pass  # no transaction was open
+                pass  # no transaction was open, or the connection is already closed
             raise
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:

@@ -16,7 +16,13 @@ from iom_pipeline.defs.quality.assets import EXPECTATION_RESULT
 from iom_pipeline.defs.shared import survey_years, warehouse, year_of
 from iom_pipeline.defs.survey.assets import LANDING_FINGERPRINT, RAW_EXPORT
 from iom_pipeline.paths import landing_dir
-from iom_pipeline.publish import commit_bi_snapshot, publish_directory, stage_bi_snapshot, staging_dir
+from iom_pipeline.publish import (
+    commit_bi_snapshot,
+    publish_directory,
+    stage_bi_snapshot,
+    staging_dir,
+    stop_signals_held,
+)
 
 MARTS = dg.AssetKey(["marts", "question_summary"])
 MART_DEPS = [
@@ -182,6 +188,22 @@ def landing_fingerprint_of_run(context: dg.AssetExecutionContext, year: int) -> 
     return str(value.value) if value is not None else ""
 
 
+STOPPING = (dg.DagsterRunStatus.CANCELING, dg.DagsterRunStatus.CANCELED)
+
+
+def refuse_if_run_is_stopping(context: dg.AssetExecutionContext) -> None:
+    """A run asked to stop (Terminate in the UI, Ctrl-C or SIGTERM to `iom run`, which mark it
+    canceling) never publishes, even when the interrupt meant to end it was lost on the way:
+    Python drops an exception raised by a signal handler that happens to run inside a
+    garbage-collection callback, and Dagster's interrupt is such an exception."""
+    run = context.instance.get_run_by_id(context.run_id)
+    if run is not None and run.status in STOPPING:
+        raise dg.Failure(
+            description=f"the run was asked to stop (status {run.status.value}): the previous publication is untouched",
+            allow_retries=False,
+        )
+
+
 @dg.asset(
     key=dg.AssetKey(["publication", "published"]),
     # The expectation suites gate this step only: the staged files above need not wait for them.
@@ -208,8 +230,10 @@ def published(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.M
     # this one's files beside the previous snapshot, never a snapshot ahead of the files.
     with warehouse(duckdb) as con:
         staged_snapshot = stage_bi_snapshot(con, year, context.run.run_id)
-    target = publish_directory(out, year)
-    snapshot = commit_bi_snapshot(staged_snapshot)
+    refuse_if_run_is_stopping(context)
+    with stop_signals_held():  # a stop during the swaps waits for them: never half a publication
+        target = publish_directory(out, year)
+        snapshot = commit_bi_snapshot(staged_snapshot)
     for leftover in out.parent.glob(f"{year}-*"):
         shutil.rmtree(leftover, ignore_errors=True)  # staging left by runs that failed their checks
     files = sorted(p.name for p in target.iterdir())
