@@ -185,29 +185,28 @@ def run_years(
             if not quiet:
                 say(f"iom run: {year}: run {run_id}")
             before = publication_state(year)
-            with RunProgress(instance, run_id, enabled=not quiet), stops_end_the_run(signals, instance, run_id):
-                result = job.execute_in_process(
-                    partition_key=partition,
-                    instance=instance,
-                    raise_on_error=False,
-                    asset_selection=subset,
-                    run_id=run_id,
-                    run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
-                )
-            elapsed = time.perf_counter() - started
-            stopped_by = signals.stop_signal() if signals else None
-            if stopped_by:
-                # The stop may have come after the publication's swap: say which one is in place.
-                raise Stopped(stopped_by, published=year if publication_state(year) != before else None)
-            if result.success and subset is not None:
-                say(f"iom run: {year}: {len(subset)} selected asset(s) materialised in {elapsed:.1f} s (publication not updated)")
-            elif result.success:
-                say(f"iom run: {year}: published in {elapsed:.1f} s -> {data_dir() / 'publication' / partition}")
-            else:
-                status = EXIT_FAILED
-                say(f"iom run: {year}: FAILED after {elapsed:.1f} s; the previous publication is untouched", sys.stderr)
-                for line in _failures(result) or ["the run failed; see the Dagster UI for run " + result.run_id]:
-                    say(f"  {line}", sys.stderr)
+            with stop_reports_what_was_replaced(signals, year, before, publication_state):
+                with RunProgress(instance, run_id, enabled=not quiet), stops_end_the_run(signals, instance, run_id):
+                    result = job.execute_in_process(
+                        partition_key=partition,
+                        instance=instance,
+                        raise_on_error=False,
+                        asset_selection=subset,
+                        run_id=run_id,
+                        run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+                    )
+                elapsed = time.perf_counter() - started
+                if signals and signals.stop_signal():
+                    raise Stopped(signals.stop_signal())
+                if result.success and subset is not None:
+                    say(f"iom run: {year}: {len(subset)} selected asset(s) materialised in {elapsed:.1f} s (publication not updated)")
+                elif result.success:
+                    say(f"iom run: {year}: published in {elapsed:.1f} s -> {data_dir() / 'publication' / partition}")
+                else:
+                    status = EXIT_FAILED
+                    say(f"iom run: {year}: FAILED after {elapsed:.1f} s; the previous publication is untouched", sys.stderr)
+                    for line in _failures(result) or ["the run failed; see the Dagster UI for run " + result.run_id]:
+                        say(f"  {line}", sys.stderr)
     return status
 
 
@@ -277,47 +276,77 @@ def pull_years(years: list[int], signals: "SignalRecorder | None" = None) -> int
             partition = str(year)
             if not instance.has_dynamic_partition(survey_years.name, partition):
                 instance.add_dynamic_partitions(survey_years.name, [partition])
-            result = job.execute_in_process(
-                partition_key=partition,
-                instance=instance,
-                raise_on_error=False,
-                asset_selection=[PULLED],
-                run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
-            )
-            stopped_by = signals.stop_signal() if signals else None
-            if stopped_by:
-                raise Stopped(stopped_by)
-            if result.success:
-                (materialization,) = result.asset_materializations_for_node(PULLED.to_python_identifier())
-                say(f"iom pull: {year}: {_pull_outcome(materialization.metadata)}")
-                continue
-            status = EXIT_FAILED
-            reason = "; ".join(_step_error_messages(result)) or f"the run failed; see the Dagster UI for run {result.run_id}"
-            say(f"iom pull: {year}: FAILED: {reason} (landing/{year} and the publication are untouched)", sys.stderr)
+            run_id = str(uuid.uuid4())
+            before = landing_state(year)
+            with stop_reports_what_was_replaced(signals, year, before, landing_state):
+                with stops_end_the_run(signals, instance, run_id):
+                    result = job.execute_in_process(
+                        partition_key=partition,
+                        instance=instance,
+                        raise_on_error=False,
+                        asset_selection=[PULLED],
+                        run_id=run_id,
+                        run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
+                    )
+                if signals and signals.stop_signal():
+                    raise Stopped(signals.stop_signal())
+                if result.success:
+                    (materialization,) = result.asset_materializations_for_node(PULLED.to_python_identifier())
+                    say(f"iom pull: {year}: {_pull_outcome(materialization.metadata)}")
+                    continue
+                status = EXIT_FAILED
+                reason = "; ".join(_step_error_messages(result)) or f"the run failed; see the Dagster UI for run {result.run_id}"
+                say(f"iom pull: {year}: FAILED: {reason} (landing/{year} and the publication are untouched)", sys.stderr)
     return status
 
 
-def publication_state(year: int) -> tuple:
-    """What identifies the publication in place: the year's directory and the BI snapshot are
-    swapped in by renames, so a new publication has new inodes."""
-    state = []
-    for path in (publication_dir(year), bi_snapshot_path()):
-        try:
-            info = path.stat()
-            state.append((info.st_ino, info.st_mtime_ns))
-        except FileNotFoundError:
-            state.append(None)
-    return tuple(state)
+def identity_of(path: Path) -> tuple | None:
+    """A file's or directory's identity: what it is swapped in by (a rename) changes it."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return None
+    return info.st_ino, info.st_mtime_ns
+
+
+def publication_state(year: int) -> dict[str, tuple | None]:
+    """The publication in place: the year's directory and the BI snapshot, each swapped in by
+    a rename, so a new one has a new identity."""
+    return {f"publication/{year}": identity_of(publication_dir(year)), "the BI snapshot": identity_of(bi_snapshot_path())}
+
+
+def landing_state(year: int) -> dict[str, tuple | None]:
+    return {f"landing/{year}": identity_of(landing_dir(year))}
+
+
+@contextmanager
+def stop_reports_what_was_replaced(signals: "SignalRecorder | None", year: int, before: dict, state_of):
+    """A stop at any moment of a year's run, before, during or after it (Dagster's interrupt, our
+    SIGTERM handler, a stop noticed after the run) leaves as `Stopped`, with the signal that
+    came and what, of `before`, the run had already replaced."""
+    sigterm_handler = signal.getsignal(signal.SIGTERM)
+    try:
+        yield
+    except (KeyboardInterrupt, Stopped) as stop:
+        signum = (signals.stop_signal() if signals else None) or getattr(stop, "signum", signal.SIGINT)
+        after = state_of(year)
+        raise Stopped(signum, year, [name for name in before if after[name] != before[name]], list(before)) from None
+    finally:
+        # Dagster puts back the SIGINT handler it found when a run ends, and gives SIGTERM that
+        # one too: SIGTERM must go on stopping `iom` as SIGTERM.
+        if sigterm_handler is not None and signal.getsignal(signal.SIGTERM) is not sigterm_handler:
+            signal.signal(signal.SIGTERM, sigterm_handler)
 
 
 @contextmanager
 def stops_end_the_run(signals: "SignalRecorder | None", instance, run_id: str):
-    """While the run executes, a stop signal ends it even when Dagster's interrupt is lost.
+    """While a run executes, a stop signal ends it even when Dagster's interrupt is lost.
 
     Dagster's handler raises its interrupt wherever the main thread is; when that is inside a
     garbage-collection callback, Python drops the exception ("Exception ignored in ...") and the
-    step goes on. So a stop also marks the run canceling in the instance, as the UI's Terminate
-    does, which the publication step honours; and a dropped interrupt is delivered again."""
+    step goes on (an import of a C extension can swallow it too). So a stop also marks the run
+    canceling in the instance, as the UI's Terminate does, which the publication step honours;
+    and an interrupt that Python reports as dropped is delivered again."""
     if signals is None:
         yield
         return
@@ -326,19 +355,21 @@ def stops_end_the_run(signals: "SignalRecorder | None", instance, run_id: str):
     def cancel() -> None:
         run = instance.get_run_by_id(run_id)
         if run is not None and run.status in (DagsterRunStatus.STARTING, DagsterRunStatus.STARTED):
-            instance.report_run_canceling(run, message="iom run received a stop signal")
+            instance.report_run_canceling(run, message="iom received a stop signal")
 
-    executing = threading.Event()
+    executing, timers, timing = threading.Event(), [], threading.Lock()
 
     def redeliver() -> None:
-        if executing.is_set():
-            os.kill(os.getpid(), signals.stop_signal() or signal.SIGINT)
+        with timing:
+            if executing.is_set():
+                os.kill(os.getpid(), signals.stop_signal() or signal.SIGINT)
 
     def redeliver_dropped_interrupt(unraisable) -> None:
         if isinstance(unraisable.exc_value, (KeyboardInterrupt, DagsterExecutionInterruptedError)):
-            # Not from here: a handler run now would be inside the hook, and dropped again.
+            # Not from here: a handler run now would run inside this hook, and be dropped again.
             timer = threading.Timer(0.1, redeliver)
             timer.daemon = True
+            timers.append(timer)
             timer.start()
         else:
             previous_hook(unraisable)
@@ -350,23 +381,48 @@ def stops_end_the_run(signals: "SignalRecorder | None", instance, run_id: str):
         with signals.on_stop(cancel):
             yield
     finally:
-        executing.clear()
         sys.unraisablehook = previous_hook
+        with timing:
+            executing.clear()
+            for timer in timers:
+                timer.cancel()
+        # A stop that came as the run was ending can leave it canceling for good: end that.
+        run = instance.get_run_by_id(run_id) if signals.stop_signal() else None
+        if run is not None and run.status == DagsterRunStatus.CANCELING:
+            instance.report_run_canceled(run, message="iom received a stop signal")
 
 
 class Stopped(BaseException):
     """SIGINT or SIGTERM, raised where the run happens to be, so that every clean-up on the way
-    out runs (the run's steps, the warehouse connection, the lock). `published`: the year whose
-    publication the run had already replaced when the signal came, if any."""
+    out runs (the run's steps, the warehouse connection, the lock). `replaced`: which of `kept`
+    (e.g. publication/2013, the BI snapshot) the year's run had replaced when the stop came."""
 
-    def __init__(self, signum: int, published: int | None = None):
+    def __init__(self, signum: int, year: int | None = None, replaced: list[str] | None = None,
+                 kept: list[str] | None = None):
         super().__init__(signum)
         self.signum = signum
-        self.published = published
+        self.year = year
+        self.replaced = replaced or []
+        self.kept = kept or []
 
 
 def _stop_on_sigterm(signum, frame):
     raise Stopped(signum)
+
+
+def stop_message(prog: str, signum: int, stop: Stopped | None, pull: bool) -> str:
+    name = signal.Signals(signum).name
+    if stop is None or not stop.replaced:
+        untouched = "landing/ and the publication are" if pull else "the previous publication is"
+        return f"{prog}: stopped by {name}; {untouched} untouched"
+    if pull:
+        return f"{prog}: stopped by {name} after {stop.replaced[0]} was updated; nothing after it ran"
+    if set(stop.replaced) == set(stop.kept):
+        return f"{prog}: stopped by {name} after {stop.year} was published: its new publication is in place, whole; nothing after it ran"
+    unchanged = [name_ for name_ in stop.kept if name_ not in stop.replaced]
+    verb = "is" if len(stop.replaced) == 1 else "are"
+    return (f"{prog}: stopped by {name} during the publication of {stop.year}: {', '.join(stop.replaced)} {verb} "
+            f"this run's, {', '.join(unchanged)} the previous one; the next run brings them together")
 
 
 class SignalRecorder:
@@ -380,7 +436,8 @@ class SignalRecorder:
         self._closing_read, self._closing_write = os.pipe()
         for fd in (self._read, self._write):
             os.set_blocking(fd, False)
-        self._lock = threading.RLock()  # reentrant: a signal handler may run while the main thread holds it
+        # Reentrant: the main thread may need it again from a signal handler or a hook.
+        self._lock = threading.RLock()
         self._stops: list[int] = []
         self._callback = None
         self._previous = signal.set_wakeup_fd(self._write)
@@ -403,13 +460,13 @@ class SignalRecorder:
             ready, _, _ = select.select([self._read, self._closing_read], [], [])
             if self._closing_read in ready:
                 return
+            # The callback runs under the lock, so that `on_stop` ends only after it has.
             with self._lock:
-                callback = self._callback if self._drain() else None
-            if callback is not None:
-                try:
-                    callback()
-                except Exception:  # noqa: BLE001 - the interrupt still stops the run; this is the second line
-                    pass
+                if self._drain() and self._callback is not None:
+                    try:
+                        self._callback()
+                    except Exception as exc:  # noqa: BLE001 - the interrupt still stops the run
+                        say(f"iom: on a stop signal: {exc}", sys.stderr)
 
     @contextmanager
     def on_stop(self, callback):
@@ -431,6 +488,8 @@ class SignalRecorder:
         signal.set_wakeup_fd(self._previous)
         os.write(self._closing_write, b"x")
         self._thread.join(timeout=10)
+        if self._thread.is_alive():
+            return  # its descriptors stay open: closing them under it could hand it another's
         for fd in (self._read, self._write, self._closing_read, self._closing_write):
             os.close(fd)
 
@@ -574,15 +633,9 @@ def _run_or_pull(args) -> int:
         say(f"{prog}: {exc}", sys.stderr)
         return EXIT_BUSY
     except (KeyboardInterrupt, Stopped) as exc:
-        signum = signal.Signals(exc.signum if isinstance(exc, Stopped) else signal.SIGINT)
-        published = exc.published if isinstance(exc, Stopped) else None
-        if published is not None:
-            say(f"{prog}: stopped by {signum.name} after {published} was published: its new publication is in "
-                f"place, whole; nothing after it ran", sys.stderr)
-        else:
-            untouched = "landing/ and the publication are" if pull_only else "the previous publication is"
-            say(f"{prog}: stopped by {signum.name}; {untouched} untouched", sys.stderr)
-        return 128 + signum
+        stop = exc if isinstance(exc, Stopped) else None
+        say(stop_message(prog, stop.signum if stop else signal.SIGINT, stop, pull_only), sys.stderr)
+        return 128 + (stop.signum if stop else signal.SIGINT)
     finally:
         signal.signal(signal.SIGTERM, previous_sigterm)
 

@@ -3,9 +3,9 @@ processes, is in test_cli.py).
 
 A stop signal must end a run before its publication or leave the new publication whole, and say
 which. Dagster raises an interrupt in the running step; Python drops it when the handler happens
-to run inside a garbage-collection callback. These tests pin the three defences: the stop marks
-the run canceling, a dropped interrupt is delivered again, and the publication's swap holds
-signals until it is done.
+to run inside a garbage-collection callback. These tests pin the defences: the stop marks the run
+canceling, a dropped interrupt is delivered again, and a stop during the publication's swap is
+noted, not acted on, so the swap and its record complete.
 """
 
 from __future__ import annotations
@@ -20,7 +20,14 @@ import uuid
 import pytest
 
 import dagster as dg
-from iom_pipeline.cli import SignalRecorder, stops_end_the_run
+from iom_pipeline.cli import (
+    SignalRecorder,
+    Stopped,
+    identity_of,
+    stop_message,
+    stop_reports_what_was_replaced,
+    stops_end_the_run,
+)
 from iom_pipeline.defs.shared import WarehouseResource
 from iom_pipeline.publish import stop_signals_held
 
@@ -44,14 +51,18 @@ def wait_for(condition, seconds: float = 5.0) -> bool:
     return condition()
 
 
-def test_a_signal_during_the_swap_waits_for_it_then_arrives(recorded_signals):
-    with stop_signals_held():
-        os.kill(os.getpid(), signal.SIGTERM)
+def test_a_stop_during_the_swap_is_noted_and_the_swap_completes(recorded_signals):
+    """With other threads running, as in every run (the kernel may hand a signal to any of
+    them): the stop reaches no handler of the run while the block runs, nor after it."""
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    with SignalRecorder():
+        with stop_signals_held() as noted:
+            os.kill(os.getpid(), signal.SIGTERM)
+            assert wait_for(lambda: noted == [signal.SIGTERM], 2.0)
+            reached_the_run = list(recorded_signals)
         time.sleep(0.05)
-        during = list(recorded_signals)
-    time.sleep(0.05)  # the handler runs at the next instruction boundary
-    assert during == []
-    assert recorded_signals == [signal.SIGTERM]
+    assert reached_the_run == [] and recorded_signals == []
+    assert {s: signal.getsignal(s) for s in handlers} == handlers  # put back
 
 
 def test_the_recorder_acts_on_a_stop_as_it_arrives(recorded_signals):
@@ -126,3 +137,41 @@ def test_a_step_interrupted_after_the_runs_teardown_keeps_its_own_error(tmp_path
     resource.teardown_after_execution(None)
     with pytest.raises(KeyboardInterrupt):
         interrupted.throw(KeyboardInterrupt())
+
+
+def test_a_stop_is_named_by_its_signal_and_says_what_the_run_had_replaced(tmp_path, recorded_signals):
+    """Dagster leaves SIGTERM with SIGINT's handler when a run ends, so a SIGTERM after it comes
+    as a KeyboardInterrupt: it is still reported as SIGTERM, SIGTERM's handler is put back, and
+    what the run had already swapped in is named."""
+    year_dir = tmp_path / "2013"
+    year_dir.mkdir()
+    snapshot = tmp_path / "iom_marts.duckdb"
+    snapshot.write_text("previous")
+
+    def state(year):
+        return {f"publication/{year}": identity_of(year_dir), "the BI snapshot": identity_of(snapshot)}
+
+    sigterm_handler = signal.getsignal(signal.SIGTERM)
+    with SignalRecorder() as signals:
+        before = state(2013)
+        with pytest.raises(Stopped) as stopped:
+            with stop_reports_what_was_replaced(signals, 2013, before, state):
+                signal.signal(signal.SIGTERM, signal.default_int_handler)  # as a Dagster run leaves it
+                staged = tmp_path / "staged"
+                staged.mkdir()
+                os.replace(staged, year_dir)  # the year's files swapped in; the snapshot not yet
+                os.kill(os.getpid(), signal.SIGTERM)
+                assert wait_for(lambda: signals.stop_signal() == signal.SIGTERM)
+                raise KeyboardInterrupt
+    assert signal.getsignal(signal.SIGTERM) is sigterm_handler
+    stop = stopped.value
+    assert (stop.signum, stop.replaced) == (signal.SIGTERM, ["publication/2013"])
+    assert stop_message("iom run", stop.signum, stop, pull=False) == (
+        "iom run: stopped by SIGTERM during the publication of 2013: publication/2013 is this run's, "
+        "the BI snapshot the previous one; the next run brings them together")
+    stop.replaced = list(stop.kept)
+    assert stop_message("iom run", stop.signum, stop, pull=False).startswith(
+        "iom run: stopped by SIGTERM after 2013 was published: its new publication is in place, whole")
+    stop.replaced = []
+    assert stop_message("iom run", stop.signum, stop, pull=False) == (
+        "iom run: stopped by SIGTERM; the previous publication is untouched")

@@ -231,19 +231,21 @@ def published(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.M
     with warehouse(duckdb) as con:
         staged_snapshot = stage_bi_snapshot(con, year, context.run.run_id)
     refuse_if_run_is_stopping(context)
-    with stop_signals_held():  # a stop during the swaps waits for them: never half a publication
+    # From here to the record of what was published, a stop is held: the publication is then
+    # this run's, whole, and recorded as such (the landing sensor reads the record).
+    with stop_signals_held():
         target = publish_directory(out, year)
         snapshot = commit_bi_snapshot(staged_snapshot)
-    for leftover in out.parent.glob(f"{year}-*"):
-        shutil.rmtree(leftover, ignore_errors=True)  # staging left by runs that failed their checks
-    files = sorted(p.name for p in target.iterdir())
-    return dg.MaterializeResult(
-        metadata={
-            # the landing files this publication was made from: the landing sensor launches
-            # nothing for a year whose files still have this fingerprint
-            LANDING_FINGERPRINT: landing_fingerprint_of_run(context, year),
-            "directory": dg.MetadataValue.path(str(target)),
-            "files": dg.MetadataValue.json(files),
-            "bi_snapshot": dg.MetadataValue.path(str(snapshot)),
-        }
-    )
+        for leftover in out.parent.glob(f"{year}-*"):
+            shutil.rmtree(leftover, ignore_errors=True)  # staging left by runs that failed their checks
+        files = sorted(p.name for p in target.iterdir())
+        return dg.MaterializeResult(
+            metadata={
+                # the landing files this publication was made from: the landing sensor launches
+                # nothing for a year whose files still have this fingerprint
+                LANDING_FINGERPRINT: landing_fingerprint_of_run(context, year),
+                "directory": dg.MetadataValue.path(str(target)),
+                "files": dg.MetadataValue.json(files),
+                "bi_snapshot": dg.MetadataValue.path(str(snapshot)),
+            }
+        )
