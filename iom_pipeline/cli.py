@@ -177,6 +177,8 @@ def run_years(
     status = EXIT_OK
     with DagsterInstance.get() as instance:
         for year in years:
+            if signals and signals.stop_signal():  # a stop whose exception was lost between runs
+                raise Stopped(signals.stop_signal())
             partition = str(year)
             if not instance.has_dynamic_partition(survey_years.name, partition):
                 instance.add_dynamic_partitions(survey_years.name, [partition])
@@ -184,29 +186,27 @@ def run_years(
             run_id = str(uuid.uuid4())
             if not quiet:
                 say(f"iom run: {year}: run {run_id}")
-            before = publication_state(year)
-            with stop_reports_what_was_replaced(signals, year, before, publication_state):
-                with RunProgress(instance, run_id, enabled=not quiet), stops_end_the_run(signals, instance, run_id):
-                    result = job.execute_in_process(
-                        partition_key=partition,
-                        instance=instance,
-                        raise_on_error=False,
-                        asset_selection=subset,
-                        run_id=run_id,
-                        run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
-                    )
-                elapsed = time.perf_counter() - started
-                if signals and signals.stop_signal():
-                    raise Stopped(signals.stop_signal())
-                if result.success and subset is not None:
-                    say(f"iom run: {year}: {len(subset)} selected asset(s) materialised in {elapsed:.1f} s (publication not updated)")
-                elif result.success:
-                    say(f"iom run: {year}: published in {elapsed:.1f} s -> {data_dir() / 'publication' / partition}")
-                else:
-                    status = EXIT_FAILED
-                    say(f"iom run: {year}: FAILED after {elapsed:.1f} s; the previous publication is untouched", sys.stderr)
-                    for line in _failures(result) or ["the run failed; see the Dagster UI for run " + result.run_id]:
-                        say(f"  {line}", sys.stderr)
+            with RunProgress(instance, run_id, enabled=not quiet), stops_end_the_run(signals, instance, run_id):
+                result = job.execute_in_process(
+                    partition_key=partition,
+                    instance=instance,
+                    raise_on_error=False,
+                    asset_selection=subset,
+                    run_id=run_id,
+                    run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+                )
+            elapsed = time.perf_counter() - started
+            if signals and signals.stop_signal():
+                raise Stopped(signals.stop_signal())
+            if result.success and subset is not None:
+                say(f"iom run: {year}: {len(subset)} selected asset(s) materialised in {elapsed:.1f} s (publication not updated)")
+            elif result.success:
+                say(f"iom run: {year}: published in {elapsed:.1f} s -> {data_dir() / 'publication' / partition}")
+            else:
+                status = EXIT_FAILED
+                say(f"iom run: {year}: FAILED after {elapsed:.1f} s; the previous publication is untouched", sys.stderr)
+                for line in _failures(result) or ["the run failed; see the Dagster UI for run " + result.run_id]:
+                    say(f"  {line}", sys.stderr)
     return status
 
 
@@ -273,30 +273,30 @@ def pull_years(years: list[int], signals: "SignalRecorder | None" = None) -> int
     status = EXIT_OK
     with DagsterInstance.get() as instance:
         for year in years:
+            if signals and signals.stop_signal():
+                raise Stopped(signals.stop_signal())
             partition = str(year)
             if not instance.has_dynamic_partition(survey_years.name, partition):
                 instance.add_dynamic_partitions(survey_years.name, [partition])
             run_id = str(uuid.uuid4())
-            before = landing_state(year)
-            with stop_reports_what_was_replaced(signals, year, before, landing_state):
-                with stops_end_the_run(signals, instance, run_id):
-                    result = job.execute_in_process(
-                        partition_key=partition,
-                        instance=instance,
-                        raise_on_error=False,
-                        asset_selection=[PULLED],
-                        run_id=run_id,
-                        run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
-                    )
-                if signals and signals.stop_signal():
-                    raise Stopped(signals.stop_signal())
-                if result.success:
-                    (materialization,) = result.asset_materializations_for_node(PULLED.to_python_identifier())
-                    say(f"iom pull: {year}: {_pull_outcome(materialization.metadata)}")
-                    continue
-                status = EXIT_FAILED
-                reason = "; ".join(_step_error_messages(result)) or f"the run failed; see the Dagster UI for run {result.run_id}"
-                say(f"iom pull: {year}: FAILED: {reason} (landing/{year} and the publication are untouched)", sys.stderr)
+            with stops_end_the_run(signals, instance, run_id):
+                result = job.execute_in_process(
+                    partition_key=partition,
+                    instance=instance,
+                    raise_on_error=False,
+                    asset_selection=[PULLED],
+                    run_id=run_id,
+                    run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
+                )
+            if signals and signals.stop_signal():
+                raise Stopped(signals.stop_signal())
+            if result.success:
+                (materialization,) = result.asset_materializations_for_node(PULLED.to_python_identifier())
+                say(f"iom pull: {year}: {_pull_outcome(materialization.metadata)}")
+                continue
+            status = EXIT_FAILED
+            reason = "; ".join(_step_error_messages(result)) or f"the run failed; see the Dagster UI for run {result.run_id}"
+            say(f"iom pull: {year}: FAILED: {reason} (landing/{year} and the publication are untouched)", sys.stderr)
     return status
 
 
@@ -309,138 +309,104 @@ def identity_of(path: Path) -> tuple | None:
     return info.st_ino, info.st_mtime_ns
 
 
-def publication_state(year: int) -> dict[str, tuple | None]:
-    """The publication in place: the year's directory and the BI snapshot, each swapped in by
-    a rename, so a new one has a new identity."""
-    return {f"publication/{year}": identity_of(publication_dir(year)), "the BI snapshot": identity_of(bi_snapshot_path())}
-
-
-def landing_state(year: int) -> dict[str, tuple | None]:
-    return {f"landing/{year}": identity_of(landing_dir(year))}
-
-
-@contextmanager
-def stop_reports_what_was_replaced(signals: "SignalRecorder | None", year: int, before: dict, state_of):
-    """A stop at any moment of a year's run, before, during or after it (Dagster's interrupt, our
-    SIGTERM handler, a stop noticed after the run) leaves as `Stopped`, with the signal that
-    came and what, of `before`, the run had already replaced."""
-    sigterm_handler = signal.getsignal(signal.SIGTERM)
-    try:
-        yield
-    except (KeyboardInterrupt, Stopped) as stop:
-        signum = (signals.stop_signal() if signals else None) or getattr(stop, "signum", signal.SIGINT)
-        after = state_of(year)
-        raise Stopped(signum, year, [name for name in before if after[name] != before[name]], list(before)) from None
-    finally:
-        # Dagster puts back the SIGINT handler it found when a run ends, and gives SIGTERM that
-        # one too: SIGTERM must go on stopping `iom` as SIGTERM.
-        if sigterm_handler is not None and signal.getsignal(signal.SIGTERM) is not sigterm_handler:
-            signal.signal(signal.SIGTERM, sigterm_handler)
-
-
 @contextmanager
 def stops_end_the_run(signals: "SignalRecorder | None", instance, run_id: str):
-    """While a run executes, a stop signal ends it even when Dagster's interrupt is lost.
-
-    Dagster's handler raises its interrupt wherever the main thread is; when that is inside a
-    garbage-collection callback, Python drops the exception ("Exception ignored in ...") and the
-    step goes on (an import of a C extension can swallow it too). So a stop also marks the run
-    canceling in the instance, as the UI's Terminate does, which the publication step honours;
-    and an interrupt that Python reports as dropped is delivered again."""
+    """While a run executes, a stop signal also marks it canceling in the instance, as the UI's
+    Terminate does: the publication step refuses to publish then, even when the interrupt that
+    Dagster raises for the signal was lost (see `SignalRecorder`)."""
     if signals is None:
         yield
         return
-    from dagster import DagsterExecutionInterruptedError, DagsterRunStatus
+    from dagster import DagsterRunStatus
 
     def cancel() -> None:
         run = instance.get_run_by_id(run_id)
         if run is not None and run.status in (DagsterRunStatus.STARTING, DagsterRunStatus.STARTED):
             instance.report_run_canceling(run, message="iom received a stop signal")
 
-    executing, timers, timing = threading.Event(), [], threading.Lock()
-
-    def redeliver() -> None:
-        with timing:
-            if executing.is_set():
-                os.kill(os.getpid(), signals.stop_signal() or signal.SIGINT)
-
-    def redeliver_dropped_interrupt(unraisable) -> None:
-        if isinstance(unraisable.exc_value, (KeyboardInterrupt, DagsterExecutionInterruptedError)):
-            # Not from here: a handler run now would run inside this hook, and be dropped again.
-            timer = threading.Timer(0.1, redeliver)
-            timer.daemon = True
-            timers.append(timer)
-            timer.start()
-        else:
-            previous_hook(unraisable)
-
-    previous_hook = sys.unraisablehook
-    sys.unraisablehook = redeliver_dropped_interrupt
-    executing.set()
+    sigterm_handler = signal.getsignal(signal.SIGTERM)
     try:
         with signals.on_stop(cancel):
             yield
     finally:
-        sys.unraisablehook = previous_hook
-        with timing:
-            executing.clear()
-            for timer in timers:
-                timer.cancel()
-        # A stop that came as the run was ending can leave it canceling for good: end that.
-        run = instance.get_run_by_id(run_id) if signals.stop_signal() else None
+        # Dagster puts back the SIGINT handler it found when a run ends, and gives SIGTERM that
+        # one too: SIGTERM must go on stopping `iom` as SIGTERM.
+        if sigterm_handler is not None and signal.getsignal(signal.SIGTERM) is not sigterm_handler:
+            signal.signal(signal.SIGTERM, sigterm_handler)
+        if signals.stop_signal():
+            _end_canceling(instance, run_id)
+
+
+def _end_canceling(instance, run_id: str) -> None:
+    """A stop that came as the run was ending can leave it canceling for good: mark it canceled."""
+    from dagster import DagsterRunStatus
+
+    try:
+        run = instance.get_run_by_id(run_id)
         if run is not None and run.status == DagsterRunStatus.CANCELING:
             instance.report_run_canceled(run, message="iom received a stop signal")
+    except Exception as exc:  # noqa: BLE001 - the stop's own message matters more than this record
+        say(f"iom: could not record run {run_id} as canceled: {exc}", sys.stderr)
 
 
 class Stopped(BaseException):
     """SIGINT or SIGTERM, raised where the run happens to be, so that every clean-up on the way
-    out runs (the run's steps, the warehouse connection, the lock). `replaced`: which of `kept`
-    (e.g. publication/2013, the BI snapshot) the year's run had replaced when the stop came."""
+    out runs (the run's steps, the warehouse connection, the lock)."""
 
-    def __init__(self, signum: int, year: int | None = None, replaced: list[str] | None = None,
-                 kept: list[str] | None = None):
+    def __init__(self, signum: int):
         super().__init__(signum)
         self.signum = signum
-        self.year = year
-        self.replaced = replaced or []
-        self.kept = kept or []
 
 
 def _stop_on_sigterm(signum, frame):
     raise Stopped(signum)
 
 
-def stop_message(prog: str, signum: int, stop: Stopped | None, pull: bool) -> str:
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def stop_message(prog: str, signum: int, replaced: list[int], pull: bool) -> str:
+    """The last line of a stopped `iom run` or `iom pull`: what is in place after the stop.
+    `replaced`: the years whose publication (or landing folder) the command had replaced."""
     name = signal.Signals(signum).name
-    if stop is None or not stop.replaced:
+    if not replaced:
         untouched = "landing/ and the publication are" if pull else "the previous publication is"
         return f"{prog}: stopped by {name}; {untouched} untouched"
+    one = len(replaced) == 1
     if pull:
-        return f"{prog}: stopped by {name} after {stop.replaced[0]} was updated; nothing after it ran"
-    if set(stop.replaced) == set(stop.kept):
-        return f"{prog}: stopped by {name} after {stop.year} was published: its new publication is in place, whole; nothing after it ran"
-    unchanged = [name_ for name_ in stop.kept if name_ not in stop.replaced]
-    verb = "is" if len(stop.replaced) == 1 else "are"
-    return (f"{prog}: stopped by {name} during the publication of {stop.year}: {', '.join(stop.replaced)} {verb} "
-            f"this run's, {', '.join(unchanged)} the previous one; the next run brings them together")
+        folders = _and([f"landing/{year}" for year in replaced])
+        return f"{prog}: stopped by {name} after {folders} {'was' if one else 'were'} updated; nothing after it ran"
+    return (f"{prog}: stopped by {name} after {_and([str(y) for y in replaced])} {'was' if one else 'were'} published: "
+            f"{'its new publication is' if one else 'their new publications are'} in place, whole; nothing after it ran")
 
 
 class SignalRecorder:
-    """Which stop signals arrived, whoever handled them: while a run executes, Dagster handles
-    SIGINT and SIGTERM itself (it raises an interrupt in the running step and the run fails), so
-    the signal's number is read from Python's wakeup file descriptor, written for every signal.
-    A thread reads it as signals arrive, to act on a stop at once (`on_stop`)."""
+    """Which stop signals arrived, whoever handled them, and a stop that Python dropped.
+
+    While a run executes, Dagster handles SIGINT and SIGTERM itself: it raises an interrupt in
+    the running step. So the signal's number is read from Python's wakeup file descriptor,
+    written for every signal, by a thread that acts on a stop at once (`on_stop`). And when a
+    handler raises inside a garbage-collection callback, Python drops the exception ("Exception
+    ignored in ..."), Dagster's interrupt or `Stopped` alike, and the code goes on: such a stop is
+    delivered again, from another thread, a moment later."""
+
+    REDELIVERY_SECONDS = 0.1
 
     def __enter__(self) -> "SignalRecorder":
         self._read, self._write = os.pipe()
         self._closing_read, self._closing_write = os.pipe()
         for fd in (self._read, self._write):
             os.set_blocking(fd, False)
-        # Reentrant: the main thread may need it again from a signal handler or a hook.
+        # Reentrant: the main thread may need it again from a hook while it holds it.
         self._lock = threading.RLock()
         self._stops: list[int] = []
         self._callback = None
+        self._active = True
+        self._timers: list[threading.Timer] = []
         self._previous = signal.set_wakeup_fd(self._write)
+        self._previous_hook = sys.unraisablehook
+        sys.unraisablehook = self._unraisable
         self._thread = threading.Thread(target=self._watch, name="iom-signals", daemon=True)
         self._thread.start()
         return self
@@ -468,6 +434,25 @@ class SignalRecorder:
                     except Exception as exc:  # noqa: BLE001 - the interrupt still stops the run
                         say(f"iom: on a stop signal: {exc}", sys.stderr)
 
+    def _unraisable(self, unraisable) -> None:
+        from dagster import DagsterExecutionInterruptedError
+
+        if not isinstance(unraisable.exc_value, (KeyboardInterrupt, Stopped, DagsterExecutionInterruptedError)):
+            self._previous_hook(unraisable)
+            return
+        # Not from here: a handler run now would run inside this hook, and be dropped again.
+        signum = getattr(unraisable.exc_value, "signum", None) or self.stop_signal() or signal.SIGINT
+        timer = threading.Timer(self.REDELIVERY_SECONDS, self._redeliver, args=(signum,))
+        timer.daemon = True
+        with self._lock:
+            self._timers.append(timer)
+        timer.start()
+
+    def _redeliver(self, signum: int) -> None:
+        with self._lock:
+            if self._active:
+                os.kill(os.getpid(), signum)
+
     @contextmanager
     def on_stop(self, callback):
         """Call `callback` (from the watching thread) when a stop signal arrives in the block."""
@@ -485,6 +470,11 @@ class SignalRecorder:
             return self._stops[0] if self._stops else None
 
     def __exit__(self, *exc) -> None:
+        with self._lock:
+            self._active = False
+            for timer in self._timers:
+                timer.cancel()
+        sys.unraisablehook = self._previous_hook
         signal.set_wakeup_fd(self._previous)
         os.write(self._closing_write, b"x")
         self._thread.join(timeout=10)
@@ -623,25 +613,48 @@ def _run_or_pull(args) -> int:
     if missing:
         say(f"{prog}: no landing directory for {', '.join(map(str, missing))} under {landing_dir()}", sys.stderr)
         return EXIT_USAGE
+    # What is in place before the runs, to say after a stop, wherever it lands, what the
+    # command had replaced: a year's folder is swapped in by a rename, so a new one is another.
+    folder_of = landing_dir if pull_only else publication_dir
+    before = {year: identity_of(folder_of(year)) for year in years}
+
+    def stopped(signum: int) -> int:
+        replaced = [year for year in years if identity_of(folder_of(year)) != before[year]]
+        say(stop_message(prog, signum, replaced, pull_only), sys.stderr)
+        return 128 + signum
+
     previous_sigterm = signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:
-        with SignalRecorder() as signals, warehouse_lock(args.wait):
-            if pull_only:
-                return pull_years(years, signals)
-            return run_years(years, args.log_level, args.select, args.quiet, signals, pull=args.pull or args.source is not None)
+        with SignalRecorder() as signals:
+            try:
+                with warehouse_lock(args.wait):
+                    if pull_only:
+                        return pull_years(years, signals)
+                    return run_years(years, args.log_level, args.select, args.quiet, signals,
+                                     pull=args.pull or args.source is not None)
+            except (KeyboardInterrupt, Stopped) as exc:
+                # the signal that came, even when Dagster's handler raised it as another
+                return stopped(signals.stop_signal() or getattr(exc, "signum", signal.SIGINT))
     except WarehouseBusy as exc:
         say(f"{prog}: {exc}", sys.stderr)
         return EXIT_BUSY
     except (KeyboardInterrupt, Stopped) as exc:
-        stop = exc if isinstance(exc, Stopped) else None
-        say(stop_message(prog, stop.signum if stop else signal.SIGINT, stop, pull_only), sys.stderr)
-        return 128 + (stop.signum if stop else signal.SIGINT)
+        return stopped(getattr(exc, "signum", signal.SIGINT))
     finally:
         signal.signal(signal.SIGTERM, previous_sigterm)
 
 
 def console_main() -> None:
-    sys.exit(main())
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)  # from the start, not only around the runs
+    try:
+        status = main()
+    except (KeyboardInterrupt, Stopped) as exc:  # before the runs' own handling, or after it
+        signum = getattr(exc, "signum", signal.SIGINT)
+        say(f"iom: stopped by {signal.Signals(signum).name}", sys.stderr)
+        status = 128 + signum
+    # The work is done: a stop from here on ends the process as a signal does, with no message.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    sys.exit(status)
 
 
 if __name__ == "__main__":

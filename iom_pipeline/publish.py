@@ -20,8 +20,8 @@ previous snapshot beside either publication of the year, never a snapshot ahead 
 the Parquet files are rewritten whole at every publication, so a stop between the last two
 steps leaves them at most one publication ahead until the next run.
 
-A stop signal (SIGINT, SIGTERM) that arrives during the swaps is held (`stop_signals_held`):
-a stopped run leaves the previous publication or this one, whole.
+A stop signal (SIGINT, SIGTERM) that arrives during the swaps is held (`stops.stop_signals_held`,
+in the publication step): a stopped run leaves the previous publication or this one, whole.
 """
 
 from __future__ import annotations
@@ -31,10 +31,6 @@ import ctypes.util
 import json
 import os
 import shutil
-import signal
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -128,30 +124,6 @@ def _swap_into_place(staged: Path, target: Path) -> Path:
         shutil.rmtree(previous)
     _fsync_dir(target.parent)
     return target
-
-
-@contextmanager
-def stop_signals_held() -> Iterator[list[int]]:
-    """SIGINT and SIGTERM that arrive in the block are noted (the list it yields), not acted on.
-
-    Held at Python's level, in the main thread where Python runs signal handlers: blocking them
-    with `pthread_sigmask` would hold them for this thread only, and the kernel would hand them
-    to another (DuckDB's, Dagster's). What the block holds is the publication's last work, so a
-    stop noted here is not raised afterwards: the run ends with its publication recorded, and a
-    front door that watches for signals (`iom run`) still sees the stop and says so."""
-    noted: list[int] = []
-    if threading.current_thread() is not threading.main_thread():
-        yield noted  # only the main thread runs handlers, and it is not running this block
-        return
-    held = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
-    held = {s: handler for s, handler in held.items() if handler is not None}  # None: not ours to restore
-    for s in held:
-        signal.signal(s, lambda signum, frame: noted.append(signum))
-    try:
-        yield noted
-    finally:
-        for s, handler in held.items():
-            signal.signal(s, handler)
 
 
 def publish_directory(staged: Path, year: int) -> Path:

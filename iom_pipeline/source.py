@@ -33,6 +33,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from iom_pipeline.landing import EXPORTS, OPTIONAL, REQUIRED, survey_year_problem
 from iom_pipeline.paths import landing_dir, work_dir
+from iom_pipeline.stops import stop_signals_held
 
 ENV_URL = "IOM_SOURCE_URL"
 ENV_OPTIONS = "IOM_SOURCE_OPTIONS"
@@ -561,12 +562,13 @@ def _replace_folder(staged: Path, target: Path, spare: Path) -> None:
     if not target.exists():
         staged.rename(target)
         return
-    target.rename(spare)
-    try:
-        staged.rename(target)
-    except BaseException:
-        spare.rename(target)
-        raise
+    with stop_signals_held():  # a stop between the two renames would lose the old folder
+        target.rename(spare)
+        try:
+            staged.rename(target)
+        except BaseException:
+            spare.rename(target)
+            raise
     shutil.rmtree(spare, ignore_errors=True)
 
 

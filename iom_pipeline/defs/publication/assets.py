@@ -7,6 +7,7 @@ refreshes the BI snapshot, and it runs only when every blocking check upstream p
 
 import json
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
@@ -16,13 +17,8 @@ from iom_pipeline.defs.quality.assets import EXPECTATION_RESULT
 from iom_pipeline.defs.shared import survey_years, warehouse, year_of
 from iom_pipeline.defs.survey.assets import LANDING_FINGERPRINT, RAW_EXPORT
 from iom_pipeline.paths import landing_dir
-from iom_pipeline.publish import (
-    commit_bi_snapshot,
-    publish_directory,
-    stage_bi_snapshot,
-    staging_dir,
-    stop_signals_held,
-)
+from iom_pipeline.publish import commit_bi_snapshot, publish_directory, stage_bi_snapshot, staging_dir
+from iom_pipeline.stops import stop_signals_held
 
 MARTS = dg.AssetKey(["marts", "question_summary"])
 MART_DEPS = [
@@ -220,26 +216,27 @@ def refuse_if_run_is_stopping(context: dg.AssetExecutionContext) -> None:
     description="The gate's far side: the staged files become publication/<year>/ in one atomic step, and the "
     "BI snapshot publication/iom_marts.duckdb is rebuilt and renamed into place.",
 )
-def published(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
+def published(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> Iterator[dg.MaterializeResult]:
     year = year_of(context)
     out = staging_dir(year, context.run.run_id)
     for manifest in out.glob("*.json"):
         manifest.unlink()  # run bookkeeping, not part of the publication
     # The BI snapshot is built first, then the year's files are swapped in, and the snapshot's
-    # rename comes last: a run stopped at any point leaves either the previous publication or
-    # this one's files beside the previous snapshot, never a snapshot ahead of the files.
+    # rename comes last: a crash between them leaves this one's files beside the previous
+    # snapshot, never a snapshot ahead of the files.
     with warehouse(duckdb) as con:
         staged_snapshot = stage_bi_snapshot(con, year, context.run.run_id)
     refuse_if_run_is_stopping(context)
-    # From here to the record of what was published, a stop is held: the publication is then
-    # this run's, whole, and recorded as such (the landing sensor reads the record).
+    # From the swaps to Dagster's record of them, a stop is held: the publication is then this
+    # run's, whole, and recorded as such (the landing sensor reads the record). Yielded, not
+    # returned, so that Dagster stores the record while the hold is still on.
     with stop_signals_held():
         target = publish_directory(out, year)
         snapshot = commit_bi_snapshot(staged_snapshot)
         for leftover in out.parent.glob(f"{year}-*"):
             shutil.rmtree(leftover, ignore_errors=True)  # staging left by runs that failed their checks
         files = sorted(p.name for p in target.iterdir())
-        return dg.MaterializeResult(
+        yield dg.MaterializeResult(
             metadata={
                 # the landing files this publication was made from: the landing sensor launches
                 # nothing for a year whose files still have this fingerprint
