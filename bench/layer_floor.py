@@ -32,6 +32,7 @@ from iom_pipeline.pipeline import tune_connection
 from iom_pipeline.publish import SNAPSHOT_STORAGE_VERSION
 from iom_pipeline.questionnaire import CSP_LEVEL, questionnaire_for_year
 from iom_pipeline.sql_models import discover_models, ident, lit, render
+from iom_pipeline.warehouse import ensure_schemas
 
 
 # The marts the floor writes, and those it leaves out with why: the rules decide the warnings'
@@ -136,7 +137,7 @@ def measure_floor(landing: Path, out: Path, year: int, keep: bool = False) -> di
     con = duckdb.connect(str(out / "floor.duckdb"))
     tune_connection(con)  # the warehouse's settings, so that the writes compare
     con.execute("set preserve_insertion_order = false")
-    con.execute("create schema raw; create schema staging; create schema intermediate; create schema marts")
+    ensure_schemas(con)
     seconds: dict[str, float] = {}
     for name, sql in floor_writes(landing, out, year).items():
         start = time.perf_counter()

@@ -23,7 +23,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from iom_pipeline.landing import landing_years_and_strays, survey_year_problem
-from iom_pipeline.paths import PROJECT_ROOT, bi_snapshot_path, data_dir, landing_dir, publication_dir
+from iom_pipeline.paths import PROJECT_ROOT, data_dir, landing_dir, publication_dir
+from iom_pipeline.stops import STOP_SIGNALS
 from iom_pipeline.terminal import RunProgress, say
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_BUSY = 0, 1, 2, 3
@@ -154,6 +155,39 @@ def _failures(result) -> list[str]:
     return lines
 
 
+def _raise_if_stopped(signals: "SignalRecorder | None") -> None:
+    stop = signals.stop_signal() if signals else None
+    if stop:
+        raise Stopped(stop)
+
+
+def _run_year(job, instance, year: int, signals: "SignalRecorder | None", *, asset_selection, log_level: str,
+              quiet: bool = True):
+    """One Dagster run of `job` for the year's partition, in this process (the partition added
+    if new), ended by a stop as `stops_end_the_run` says. A stop noticed before or after the run
+    (its exception lost on the way) leaves as `Stopped`."""
+    from iom_pipeline.defs.shared import survey_years
+
+    _raise_if_stopped(signals)
+    partition = str(year)
+    if not instance.has_dynamic_partition(survey_years.name, partition):
+        instance.add_dynamic_partitions(survey_years.name, [partition])
+    run_id = str(uuid.uuid4())
+    if not quiet:
+        say(f"iom run: {year}: run {run_id}")
+    with RunProgress(instance, run_id, enabled=not quiet), stops_end_the_run(signals, instance, run_id):
+        result = job.execute_in_process(
+            partition_key=partition,
+            instance=instance,
+            raise_on_error=False,
+            asset_selection=asset_selection,
+            run_id=run_id,
+            run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+        )
+    _raise_if_stopped(signals)
+    return result
+
+
 def run_years(
     years: list[int], log_level: str = "CRITICAL", select: str | None = None, quiet: bool = False,
     signals: "SignalRecorder | None" = None, pull: bool = False,
@@ -163,7 +197,6 @@ def run_years(
     ensure_dagster_home()
     from dagster import AssetSelection, DagsterInstance
 
-    from iom_pipeline.defs.shared import survey_years
     from iom_pipeline.definitions import defs, survey_year_job
 
     job = defs.resolve_job_def(survey_year_job.name)
@@ -177,31 +210,13 @@ def run_years(
     status = EXIT_OK
     with DagsterInstance.get() as instance:
         for year in years:
-            if signals and signals.stop_signal():  # a stop whose exception was lost between runs
-                raise Stopped(signals.stop_signal())
-            partition = str(year)
-            if not instance.has_dynamic_partition(survey_years.name, partition):
-                instance.add_dynamic_partitions(survey_years.name, [partition])
             started = time.perf_counter()
-            run_id = str(uuid.uuid4())
-            if not quiet:
-                say(f"iom run: {year}: run {run_id}")
-            with RunProgress(instance, run_id, enabled=not quiet), stops_end_the_run(signals, instance, run_id):
-                result = job.execute_in_process(
-                    partition_key=partition,
-                    instance=instance,
-                    raise_on_error=False,
-                    asset_selection=subset,
-                    run_id=run_id,
-                    run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
-                )
+            result = _run_year(job, instance, year, signals, asset_selection=subset, log_level=log_level, quiet=quiet)
             elapsed = time.perf_counter() - started
-            if signals and signals.stop_signal():
-                raise Stopped(signals.stop_signal())
             if result.success and subset is not None:
                 say(f"iom run: {year}: {len(subset)} selected asset(s) materialised in {elapsed:.1f} s (publication not updated)")
             elif result.success:
-                say(f"iom run: {year}: published in {elapsed:.1f} s -> {data_dir() / 'publication' / partition}")
+                say(f"iom run: {year}: published in {elapsed:.1f} s -> {publication_dir(year)}")
             else:
                 status = EXIT_FAILED
                 say(f"iom run: {year}: FAILED after {elapsed:.1f} s; the previous publication is untouched", sys.stderr)
@@ -265,7 +280,6 @@ def pull_years(years: list[int], signals: "SignalRecorder | None" = None) -> int
     ensure_dagster_home()
     from dagster import DagsterInstance
 
-    from iom_pipeline.defs.shared import survey_years
     from iom_pipeline.defs.survey.pull import PULLED
     from iom_pipeline.definitions import defs, survey_year_job
 
@@ -273,23 +287,7 @@ def pull_years(years: list[int], signals: "SignalRecorder | None" = None) -> int
     status = EXIT_OK
     with DagsterInstance.get() as instance:
         for year in years:
-            if signals and signals.stop_signal():
-                raise Stopped(signals.stop_signal())
-            partition = str(year)
-            if not instance.has_dynamic_partition(survey_years.name, partition):
-                instance.add_dynamic_partitions(survey_years.name, [partition])
-            run_id = str(uuid.uuid4())
-            with stops_end_the_run(signals, instance, run_id):
-                result = job.execute_in_process(
-                    partition_key=partition,
-                    instance=instance,
-                    raise_on_error=False,
-                    asset_selection=[PULLED],
-                    run_id=run_id,
-                    run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
-                )
-            if signals and signals.stop_signal():
-                raise Stopped(signals.stop_signal())
+            result = _run_year(job, instance, year, signals, asset_selection=[PULLED], log_level="CRITICAL")
             if result.success:
                 (materialization,) = result.asset_materializations_for_node(PULLED.to_python_identifier())
                 say(f"iom pull: {year}: {_pull_outcome(materialization.metadata)}")
@@ -417,7 +415,7 @@ class SignalRecorder:
             received = os.read(self._read, 1024)
         except BlockingIOError:
             return []
-        stops = [s for s in received if s in (signal.SIGINT, signal.SIGTERM)]
+        stops = [s for s in received if s in STOP_SIGNALS]
         self._stops.extend(stops)
         return stops
 

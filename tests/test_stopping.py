@@ -22,14 +22,14 @@ import pytest
 import dagster as dg
 from iom_pipeline.cli import SignalRecorder, Stopped, stop_message, stops_end_the_run
 from iom_pipeline.defs.shared import WarehouseResource
-from iom_pipeline.stops import stop_signals_held
+from iom_pipeline.stops import STOP_SIGNALS, stop_signals_held
 
 
 @pytest.fixture
 def recorded_signals():
     """SIGINT and SIGTERM recorded instead of acted on, for the test's length."""
     received: list[int] = []
-    previous = {s: signal.signal(s, lambda signum, frame: received.append(signum)) for s in (signal.SIGINT, signal.SIGTERM)}
+    previous = {s: signal.signal(s, lambda signum, frame: received.append(signum)) for s in STOP_SIGNALS}
     yield received
     for s, handler in previous.items():
         signal.signal(s, handler)
@@ -66,7 +66,7 @@ def dropped(exc: BaseException):
 def test_a_stop_during_a_swap_is_noted_and_the_swap_completes(recorded_signals):
     """With other threads running, as in every run (the kernel may hand a signal to any of
     them): the stop reaches no handler while the block runs, nor after it."""
-    handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    handlers = {s: signal.getsignal(s) for s in STOP_SIGNALS}
     with SignalRecorder():
         with stop_signals_held() as noted:
             os.kill(os.getpid(), signal.SIGTERM)
